@@ -1,0 +1,118 @@
+import { Command } from 'commander';
+import { describeError } from '../../core/errors.js';
+import type { SinkLocation, StreamLocation } from '../../core/locations.js';
+import { BatchingProducer } from '../../producer/index.js';
+import { options } from '../options.js';
+import { connectStore, connectStream, simulate, startConsumer } from '../pipeline.js';
+import { formatCount, startProgress } from '../progress.js';
+import { onShutdown } from '../signals.js';
+
+interface RunFlags {
+  events?: number;
+  rate?: number;
+  users: number;
+  shards?: number;
+  stream: StreamLocation;
+  sink: SinkLocation;
+  seed?: string;
+  json?: boolean;
+  batchSize: number;
+  batchWindow: number;
+  consumer: string;
+}
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description('simulate users and run producer → stream → consumer → sink in one process')
+    .addOption(options.events())
+    .addOption(options.rate())
+    .addOption(options.users())
+    .addOption(options.shards())
+    .addOption(options.stream())
+    .addOption(options.sink())
+    .addOption(options.seed())
+    .addOption(options.json())
+    .addOption(options.batchSize())
+    .addOption(options.batchWindow())
+    .addOption(options.consumer())
+    .addHelpText(
+      'after',
+      '\nWithout --events it runs until Ctrl-C (SIGINT) or SIGTERM, then stops producing, lands everything\nalready accepted and prints its summary. With --events N it exits once all N have landed.',
+    )
+    .action((flags: RunFlags) => run(flags));
+}
+
+async function run(flags: RunFlags): Promise<void> {
+  const stream = await connectStream(flags.stream, flags.shards);
+  const store = await connectStore(flags.sink);
+  const producer = new BatchingProducer(stream);
+  const { runner, landed } = startConsumer(stream, store, {
+    batchSize: flags.batchSize,
+    batchWindowMs: flags.batchWindow,
+    consumerName: flags.consumer,
+  });
+  const stop = new AbortController();
+  const removeHandlers = onShutdown(() => stop.abort());
+  const started = performance.now();
+  const rejected: string[] = [];
+
+  const progress = flags.json
+    ? undefined
+    : startProgress(() => {
+        const seconds = (performance.now() - started) / 1000;
+        const lag = Math.max(0, producer.stats.accepted - runner.stats.records);
+        return `produced ${formatCount(producer.stats.accepted)} · landed ${formatCount(landed.events)} · errors ${formatCount(landed.errors)} · objects ${formatCount(landed.objects)} · ${formatCount(landed.events / Math.max(seconds, 0.001))} events/s · lag ${formatCount(lag)}`;
+      });
+
+  const consuming = runner.run();
+  try {
+    await simulate(producer, {
+      ...(flags.events === undefined ? {} : { events: flags.events }),
+      ...(flags.rate === undefined ? {} : { rate: flags.rate }),
+      users: flags.users,
+      ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+      signal: stop.signal,
+      onRejected: (error) => {
+        if (rejected.length < 5) rejected.push(describeError(error));
+      },
+    });
+    await producer.flush();
+    runner.drain();
+    await consuming;
+  } finally {
+    progress?.stop();
+    removeHandlers();
+    await producer.close().catch(() => undefined);
+    await stream.close();
+    await store.close();
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  const summary = {
+    produced: producer.stats.accepted,
+    landed: landed.events,
+    errors: landed.errors,
+    objects: landed.objects,
+    bytes: landed.bytes,
+    seconds: Number(seconds.toFixed(3)),
+    events_per_s: Math.round(landed.events / Math.max(seconds, 0.001)),
+    rejected: producer.stats.failed,
+    stream: flags.stream.kind === 'local' ? flags.stream.path : `kinesis://${flags.stream.name}`,
+    sink: store.url,
+  };
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else {
+    const out = [
+      `activity run: landed ${formatCount(summary.landed)} events in ${summary.seconds.toFixed(2)} s (${formatCount(summary.events_per_s)} events/s)`,
+      `  produced  ${formatCount(summary.produced)}`,
+      `  landed    ${formatCount(summary.landed)} events in ${formatCount(summary.objects)} objects (${formatCount(summary.bytes / 1024)} KiB gzip)`,
+      `  errors    ${formatCount(summary.errors)}${summary.errors > 0 ? ' (see errors/ in the sink)' : ''}`,
+      `  stream    ${summary.stream}`,
+      `  sink      ${summary.sink}  (events/dt=YYYY-MM-DD/hour=HH/*.ndjson.gz)`,
+    ];
+    process.stdout.write(`${out.join('\n')}\n`);
+  }
+  for (const message of rejected) process.stderr.write(`activity: not accepted: ${message}\n`);
+  if (producer.stats.failed > 0) process.exitCode = 1;
+}

@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import { describeError, PipelineError } from '../core/errors.js';
+import { consumeCommand } from './commands/consume.js';
+import { produceCommand } from './commands/produce.js';
+import { runCommand } from './commands/run.js';
+import { streamCommand } from './commands/stream.js';
+
+export function buildProgram(): Command {
+  return new Command('activity')
+    .description(
+      'Real-time user-activity pipeline: producers → stream (embedded log or Amazon Kinesis) → Lambda-compatible consumer → partitioned NDJSON gzip files.',
+    )
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .addCommand(runCommand())
+    .addCommand(produceCommand())
+    .addCommand(consumeCommand())
+    .addCommand(streamCommand());
+}
+
+/** Runs the CLI; every error ends in one line on stderr and a non-zero exit code. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildProgram();
+  const strict = (command: Command): void => {
+    command.exitOverride().showHelpAfterError('(run with --help for usage)');
+    for (const sub of command.commands) strict(sub);
+  };
+  strict(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message (unknown flag, missing argument, --help).
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`activity: ${describeError(error)}\n`);
+    if (process.env.ACTIVITY_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = error instanceof PipelineError && error.code === 'invalid_config' ? 2 : 1;
+  }
+}

@@ -1,0 +1,111 @@
+import { Option } from 'commander';
+import { DEFAULT_BATCH_SIZE, DEFAULT_BATCH_WINDOW_MS, DEFAULT_CONSUMER_NAME } from '../consumer/index.js';
+import { ConfigError } from '../core/errors.js';
+import { MAX_BATCH_SIZE, MAX_BATCH_WINDOW_MS, MAX_LOCAL_SHARDS } from '../core/limits.js';
+import {
+  DEFAULT_SINK_URL,
+  DEFAULT_STREAM_URL,
+  parseSinkUrl,
+  parseStreamUrl,
+  type SinkLocation,
+  type StreamLocation,
+} from '../core/locations.js';
+
+/**
+ * Every flag the commands share, defined once: its description and default show in `--help`, and
+ * its parser turns the text into a checked value or a one-line error naming the bad value.
+ */
+function integer(name: string, min: number, max: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
+      throw new ConfigError(`${name} must be an integer between ${min} and ${max} (given "${raw}")`);
+    }
+    return value;
+  };
+}
+
+function positiveNumber(name: string, max: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || value <= 0 || value > max) {
+      throw new ConfigError(`${name} must be a number above 0 and at most ${max} (given "${raw}")`);
+    }
+    return value;
+  };
+}
+
+const CONSUMER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+function option<T>(
+  flags: string,
+  description: string,
+  parse: (raw: string) => T,
+  defaultText?: string,
+): Option {
+  const o = new Option(flags, description).argParser((raw: string) => parse(raw));
+  if (defaultText !== undefined) o.default(parse(defaultText), defaultText);
+  return o;
+}
+
+export const options = {
+  stream: () =>
+    option<StreamLocation>(
+      '--stream <url>',
+      'the stream: kinesis://NAME, file://PATH or a path to the embedded log (created on first use)',
+      parseStreamUrl,
+      DEFAULT_STREAM_URL,
+    ),
+  sink: () =>
+    option<SinkLocation>(
+      '--sink <url>',
+      'where events land: s3://BUCKET/PREFIX, file://PATH or a directory',
+      parseSinkUrl,
+      DEFAULT_SINK_URL,
+    ),
+  shards: () =>
+    option(
+      '--shards <k>',
+      'shards of a new embedded log (an existing log keeps its count)',
+      integer('shards', 1, MAX_LOCAL_SHARDS),
+    ),
+  events: () =>
+    option('--events <n>', 'events to send, then stop (default: until Ctrl-C)', integer('events', 1, 1e12)),
+  rate: () =>
+    option(
+      '--rate <r>',
+      'events per second (default: as fast as the stream takes them)',
+      positiveNumber('rate', 1e9),
+    ),
+  users: () => option('--users <u>', 'simulated users', integer('users', 1, 10_000_000), '1000'),
+  seed: () => new Option('--seed <s>', 'seed for a reproducible simulation (default: random)'),
+  json: () => new Option('--json', 'end with one JSON summary line on stdout'),
+  batchSize: () =>
+    option(
+      '--batch-size <n>',
+      'most records per handler invocation',
+      integer('batch size', 1, MAX_BATCH_SIZE),
+      String(DEFAULT_BATCH_SIZE),
+    ),
+  batchWindow: () =>
+    option(
+      '--batch-window <ms>',
+      'longest a record waits for its batch to fill, in milliseconds',
+      integer('batch window', 0, MAX_BATCH_WINDOW_MS),
+      String(DEFAULT_BATCH_WINDOW_MS),
+    ),
+  consumer: () =>
+    option(
+      '--consumer <name>',
+      'consumer name: checkpoints are kept per name',
+      (raw) => {
+        if (!CONSUMER_NAME.test(raw)) {
+          throw new ConfigError(
+            `consumer name must be 1-128 letters, digits, "_", "." or "-" (given "${raw}")`,
+          );
+        }
+        return raw;
+      },
+      DEFAULT_CONSUMER_NAME,
+    ),
+};

@@ -1,0 +1,145 @@
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { describeError, isRetriable } from '../core/errors.js';
+import type { ObjectStore } from '../core/ports.js';
+import { parseEventRecord, positionEventId } from '../event/index.js';
+import { backoffDelay, sleep } from '../util/backoff.js';
+import {
+  DEFAULT_COMPRESSION_LEVEL,
+  encodeLines,
+  errorLine,
+  NDJSON_GZIP,
+  objectKey,
+  partitionOf,
+  shardIdOf,
+} from './landing.js';
+
+/** What one successful invocation landed. */
+export interface BatchStats {
+  records: number;
+  events: number;
+  errors: number;
+  objects: number;
+  bytes: number;
+}
+
+export interface HandlerOptions {
+  store: ObjectStore;
+  compressionLevel?: number;
+  /** Tries of each object write within one invocation before the batch is reported failed. */
+  putAttempts?: number;
+  /** Called after each invocation that landed its whole batch. */
+  onBatch?: (stats: BatchStats) => void;
+  /** Where warnings go; `console.warn` (CloudWatch on Lambda) unless given. */
+  warn?: (message: string) => void;
+}
+
+/** The consumer: a Lambda handler for Kinesis events. */
+export type ActivityHandler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
+
+interface Group {
+  key: string;
+  lines: string[];
+}
+
+/**
+ * Creates the consumer handler. It decodes and validates every record, lands valid events under
+ * `events/` by event time and everything else under `errors/` with its original bytes and a typed
+ * reason, and never lets a bad record fail the batch. If the store fails, it reports each shard's
+ * first record in `batchItemFailures`, so Lambda (or the local runner) retries the whole batch;
+ * deterministic object names make that retry overwrite rather than duplicate. It never reports
+ * success for events it did not land.
+ */
+export function createHandler(options: HandlerOptions): ActivityHandler {
+  const { store } = options;
+  const level = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
+  const putAttempts = options.putAttempts ?? 3;
+  const warn = options.warn ?? ((message: string) => console.warn(message));
+
+  return async (event) => {
+    const groups = new Map<string, Group>();
+    const firstOfShard = new Map<string, string>();
+    let events = 0;
+    let errors = 0;
+    const add = (
+      dataset: 'events' | 'errors',
+      partition: string,
+      shardId: string,
+      seq: string,
+      line: string,
+    ) => {
+      const id = `${dataset}/${partition}/${shardId}`;
+      let group = groups.get(id);
+      if (group === undefined) {
+        group = { key: objectKey(dataset, partition, shardId, seq), lines: [] };
+        groups.set(id, group);
+      }
+      group.lines.push(line);
+    };
+
+    for (const record of event.Records) {
+      const shardId = shardIdOf(record.eventID);
+      const { sequenceNumber, partitionKey } = record.kinesis;
+      const first = firstOfShard.get(shardId);
+      if (first === undefined || BigInt(sequenceNumber) < BigInt(first))
+        firstOfShard.set(shardId, sequenceNumber);
+      const arrivalMs = Math.round(record.kinesis.approximateArrivalTimestamp * 1000);
+      const bytes = Buffer.from(record.kinesis.data, 'base64');
+      const result = parseEventRecord(bytes, {
+        receivedAt: arrivalMs,
+        fallbackId: () => positionEventId(record.eventSourceARN, shardId, sequenceNumber),
+      });
+      if (result.ok) {
+        events++;
+        add('events', partitionOf(result.timestampMs), shardId, sequenceNumber, JSON.stringify(result.event));
+      } else {
+        errors++;
+        const raw = { shardId, sequenceNumber, partitionKey, arrivalMs, data: record.kinesis.data };
+        add(
+          'errors',
+          partitionOf(arrivalMs),
+          shardId,
+          sequenceNumber,
+          errorLine(raw, result.reason, result.message, record.eventSourceARN),
+        );
+      }
+    }
+
+    let bytes = 0;
+    const outcomes = await Promise.allSettled(
+      [...groups.values()].map(async (group) => {
+        const body = await encodeLines(group.lines, level);
+        bytes += body.byteLength;
+        await putWithRetry(store, group.key, body, putAttempts);
+      }),
+    );
+    const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failures.length > 0) {
+      warn(
+        `could not land batch of ${event.Records.length} records in ${store.url}: ${describeError(failures[0]?.reason)}; it will be retried`,
+      );
+      return { batchItemFailures: [...firstOfShard.values()].map((itemIdentifier) => ({ itemIdentifier })) };
+    }
+    options.onBatch?.({ records: event.Records.length, events, errors, objects: groups.size, bytes });
+    return { batchItemFailures: [] };
+  };
+}
+
+async function putWithRetry(
+  store: ObjectStore,
+  key: string,
+  body: Uint8Array,
+  attempts: number,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await store.put(key, body, {
+        contentType: NDJSON_GZIP.contentType,
+        contentEncoding: NDJSON_GZIP.contentEncoding,
+      });
+      return;
+    } catch (error) {
+      if (attempt >= attempts || !isRetriable(error)) throw error;
+      await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 1_000 }));
+    }
+  }
+}

@@ -1,0 +1,15 @@
+export { errorsDestination } from './failure-destination.js';
+export { type ActivityHandler, type BatchStats, createHandler, type HandlerOptions } from './handler.js';
+export { handler } from './lambda.js';
+export { DEFAULT_COMPRESSION_LEVEL, type ErrorReason, objectKey, partitionOf } from './landing.js';
+export {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_BATCH_WINDOW_MS,
+  DEFAULT_CONSUMER_NAME,
+  EventSourceRunner,
+  type FailureDestination,
+  type RunnerOptions,
+  type RunnerStats,
+  type ShardProgress,
+} from './runner/event-source-runner.js';
+export { toLambdaEvent, toLambdaRecord } from './runner/lambda-event.js';

@@ -1,0 +1,29 @@
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { ConfigError } from '../core/errors.js';
+import { parseSinkUrl } from '../core/locations.js';
+import { openStore } from '../sink/index.js';
+import { type ActivityHandler, createHandler } from './handler.js';
+
+let ready: Promise<ActivityHandler> | undefined;
+
+async function init(): Promise<ActivityHandler> {
+  const url = process.env.SINK_URL;
+  if (url === undefined || url === '') {
+    throw new ConfigError('SINK_URL must be set to where events land, e.g. s3://BUCKET/PREFIX');
+  }
+  const store = openStore(parseSinkUrl(url));
+  await store.connect();
+  return createHandler({ store });
+}
+
+/**
+ * The AWS Lambda entry point, configured by the environment: `SINK_URL` names the sink. The store is
+ * opened once per execution environment and reused across invocations.
+ */
+export async function handler(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {
+  ready ??= init().catch((error) => {
+    ready = undefined;
+    throw error;
+  });
+  return (await ready)(event);
+}

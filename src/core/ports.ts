@@ -1,0 +1,125 @@
+/**
+ * The ports every adapter implements. Lifecycles are explicit: `connect` → use → `close`.
+ * Partial failure is a value (as in Kinesis `PutRecords`), not an exception; an exception means the
+ * whole call failed and carries a `PipelineError` with `retriable` set.
+ */
+
+/** One record to put on a stream. */
+export interface RecordToPut {
+  /** Routes the record to a shard (MD5 into the 128-bit hash-key space). We use `user_id`. */
+  partitionKey: string;
+  data: Uint8Array;
+}
+
+/** The outcome of one record of a put: a sequence number, or an error code. */
+export type PutEntryResult =
+  | { ok: true; shardId: string; sequenceNumber: string }
+  | { ok: false; errorCode: string; errorMessage: string; retriable: boolean };
+
+export interface PutRecordsResult {
+  failedRecordCount: number;
+  /** One entry per input record, in input order. */
+  records: PutEntryResult[];
+}
+
+/** Writes records to a stream, like Kinesis `PutRecords`. */
+export interface StreamWriter {
+  connect(): Promise<void>;
+  /** At most `MAX_PUT_RECORDS` records and `MAX_PUT_BYTES` bytes. */
+  putRecords(records: readonly RecordToPut[], signal?: AbortSignal): Promise<PutRecordsResult>;
+  close(): Promise<void>;
+}
+
+export interface ShardDescription {
+  shardId: string;
+  parentShardId?: string;
+  adjacentParentShardId?: string;
+  /** Decimal strings, as Kinesis gives them. */
+  hashKeyRange: { startingHashKey: string; endingHashKey: string };
+  sequenceNumberRange: { startingSequenceNumber: string; endingSequenceNumber?: string };
+}
+
+/** Where to start reading a shard: Kinesis' five iterator types. */
+export type StartPosition =
+  | { type: 'TRIM_HORIZON' }
+  | { type: 'LATEST' }
+  | { type: 'AT_SEQUENCE_NUMBER'; sequenceNumber: string }
+  | { type: 'AFTER_SEQUENCE_NUMBER'; sequenceNumber: string }
+  | { type: 'AT_TIMESTAMP'; timestamp: Date };
+
+/** One record read from a stream. */
+export interface StreamRecord {
+  sequenceNumber: string;
+  partitionKey: string;
+  data: Uint8Array;
+  approximateArrivalTimestamp: Date;
+}
+
+export interface GetRecordsResult {
+  records: StreamRecord[];
+  /** Absent once a closed shard has been read to its end. */
+  nextShardIterator?: string;
+  /** How far the last record returned is behind the tip of the shard; 0 when caught up. */
+  millisBehindLatest: number;
+}
+
+/** Reads records from a stream, like Kinesis `ListShards`/`GetShardIterator`/`GetRecords`. */
+export interface StreamReader {
+  connect(): Promise<void>;
+  /** The stream's ARN (or a local stand-in), used as `eventSourceARN`. */
+  readonly streamArn: string;
+  listShards(): Promise<ShardDescription[]>;
+  getShardIterator(shardId: string, position: StartPosition): Promise<string>;
+  getRecords(shardIterator: string, limit: number): Promise<GetRecordsResult>;
+  close(): Promise<void>;
+}
+
+/** Durable consumer checkpoints: the last sequence number fully processed, per shard. */
+export interface CheckpointStore {
+  load(consumer: string, shardId: string): Promise<string | undefined>;
+  save(consumer: string, shardId: string, sequenceNumber: string): Promise<void>;
+}
+
+export interface StreamDescription {
+  name: string;
+  arn: string;
+  status: 'ACTIVE' | 'CREATING' | 'DELETING' | 'UPDATING';
+  shards: ShardDescription[];
+  retentionHours: number;
+  /** Records currently held, where the stream can tell (the embedded log can). */
+  recordCount?: number;
+}
+
+/** Creates, describes and deletes a stream (`activity stream …`). */
+export interface StreamAdmin {
+  create(options: { shards: number; retentionHours?: number }): Promise<StreamDescription>;
+  /** Throws a `StreamError` with code `stream_not_found` when there is none. */
+  describe(): Promise<StreamDescription>;
+  delete(): Promise<void>;
+}
+
+export interface PutObjectOptions {
+  contentType: string;
+  contentEncoding?: string;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+/**
+ * An object store. `put` is atomic: readers see the whole object under its key or nothing, and a
+ * second `put` of the same key replaces the first (so retried batches overwrite, never duplicate).
+ * Keys are `/`-separated relative paths of safe characters; see `assertSafeKey`.
+ */
+export interface ObjectStore {
+  connect(): Promise<void>;
+  /** A URL naming where objects land, for messages (`file:///…/data`, `s3://bucket/prefix`). */
+  readonly url: string;
+  put(key: string, body: Uint8Array, options: PutObjectOptions, signal?: AbortSignal): Promise<void>;
+  get(key: string, signal?: AbortSignal): Promise<Uint8Array>;
+  /** Finished objects under a prefix; skips names that start with `_` or `.`. */
+  list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo>;
+  close(): Promise<void>;
+}

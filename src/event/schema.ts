@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { MAX_USER_ID_LENGTH } from '../core/limits.js';
+
+/** The longest `event` name, `event_id` or `session_id`. */
+export const MAX_NAME_LENGTH = 128;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+function text(field: string, maxLength: number) {
+  return z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? `${field} is required`
+          : `${field} must be a string (given ${describeType(issue.input)})`,
+    })
+    .min(1, { error: `${field} must not be empty` })
+    .max(maxLength, {
+      error: (issue) => `${field} must be at most ${maxLength} characters (given ${lengthOf(issue.input)})`,
+    })
+    .refine((value) => !CONTROL_CHARACTERS.test(value), {
+      error: `${field} must not contain control characters`,
+    });
+}
+
+function timeInput(field: string) {
+  return z.union([z.number(), z.string()], {
+    error: (issue) =>
+      issue.input === undefined
+        ? `${field} is required`
+        : `${field} must be epoch seconds, epoch milliseconds or an ISO 8601 string (given ${describeType(issue.input)})`,
+  });
+}
+
+function jsonObject(field: string) {
+  return z.record(z.string(), z.unknown(), {
+    error: (issue) => `${field} must be a JSON object (given ${describeType(issue.input)})`,
+  });
+}
+
+/**
+ * The one event schema, used by the producer, the collector and the consumer. It checks shapes
+ * and types; `parseEvent` then normalises times and applies the time-range rules.
+ * Unknown top-level fields are rejected: custom data belongs in `properties`.
+ */
+export const eventInputSchema = z.strictObject(
+  {
+    event_id: text('event_id', MAX_NAME_LENGTH).optional(),
+    user_id: text('user_id', MAX_USER_ID_LENGTH),
+    event: text('event', MAX_NAME_LENGTH),
+    timestamp: timeInput('timestamp'),
+    received_at: timeInput('received_at').optional(),
+    sent_at: timeInput('sent_at').optional(),
+    original_timestamp: timeInput('original_timestamp').optional(),
+    session_id: text('session_id', MAX_NAME_LENGTH).optional(),
+    properties: jsonObject('properties').optional(),
+    context: jsonObject('context').optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: put custom data in "properties"`
+        : `event must be a JSON object (given ${describeType(issue.input)})`,
+  },
+);
+
+export type EventInput = z.infer<typeof eventInputSchema>;
+
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function lengthOf(value: unknown): number | string {
+  return typeof value === 'string' ? value.length : '?';
+}

@@ -1,0 +1,45 @@
+/** Epoch numbers below this are seconds (the seed's form); at or above it, milliseconds. */
+const EPOCH_MS_THRESHOLD = 1e11;
+
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?([Zz]|([+-])(\d{2}):?(\d{2})?)?$/;
+
+const EPOCH_STRING = /^\d{1,15}(\.\d+)?$/;
+
+/**
+ * Reads an event time: epoch seconds, epoch milliseconds (a number, or digits in a string), or
+ * ISO 8601 (a date, or a date and time, with an optional offset; none means UTC).
+ * Returns epoch milliseconds, or undefined when the value is none of these.
+ */
+export function parseTime(value: number | string): number | undefined {
+  if (typeof value === 'number') return epochToMs(value);
+  if (EPOCH_STRING.test(value)) return epochToMs(Number(value));
+  const m = ISO_8601.exec(value);
+  if (m === null) return undefined;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', zone, sign, oh = '0', om = '0'] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const ms = Number(fraction.padEnd(3, '0').slice(0, 3));
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  // Date.UTC rolls 31 February over into March: reject dates that do not exist.
+  if (new Date(utc).getUTCDate() !== day) return undefined;
+  if (zone === undefined || zone === 'Z' || zone === 'z') return utc;
+  const offsetMinutes = Number(oh) * 60 + Number(om);
+  if (Number(oh) > 23 || Number(om) > 59) return undefined;
+  return sign === '+' ? utc - offsetMinutes * 60_000 : utc + offsetMinutes * 60_000;
+}
+
+function epochToMs(value: number): number | undefined {
+  if (!Number.isFinite(value) || value < 0) return undefined;
+  return Math.round(value < EPOCH_MS_THRESHOLD ? value * 1000 : value);
+}
+
+/** ISO 8601 UTC with milliseconds, as every landed time is written. */
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString();
+}

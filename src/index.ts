@@ -1,0 +1,10 @@
+/** activity-pipeline: the library's public API. */
+export * from './consumer/index.js';
+export { ConfigError, PipelineError, type Stage, StoreError, StreamError } from './core/errors.js';
+export * from './core/limits.js';
+export * from './core/locations.js';
+export type * from './core/ports.js';
+export * from './event/index.js';
+export * from './producer/index.js';
+export * from './sink/index.js';
+export * from './stream/index.js';

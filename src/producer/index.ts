@@ -1,0 +1,7 @@
+export {
+  type AcceptedRecord,
+  BatchingProducer,
+  type BatchingProducerOptions,
+  type ProducerStats,
+} from './batching-producer.js';
+export * from './simulator/index.js';

@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { StoreError } from '../../core/errors.js';
+import type { ObjectInfo, ObjectStore, PutObjectOptions } from '../../core/ports.js';
+import { assertSafeKey, isHiddenName } from '../keys.js';
+
+/** File-system errors that may clear up by themselves (a full disk gets space, a busy one frees). */
+const TRANSIENT_CODES = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EIO',
+  'EMFILE',
+  'ENFILE',
+  'EAGAIN',
+  'EBUSY',
+  'ETIMEDOUT',
+]);
+
+/**
+ * An object store on a local directory. `put` writes a hidden temporary file beside the target,
+ * flushes it to disk and renames it into place, so a reader (or a crash) never sees half an object.
+ */
+export class DirectoryStore implements ObjectStore {
+  readonly url: string;
+  readonly #root: string;
+  readonly #madeDirs = new Set<string>();
+  readonly #tmpTag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  #tmpCounter = 0;
+
+  constructor(root: string) {
+    this.#root = path.resolve(root);
+    this.url = pathToFileURL(this.#root).href;
+  }
+
+  async connect(): Promise<void> {
+    await this.#run('connect', this.#root, () => mkdir(this.#root, { recursive: true }));
+  }
+
+  async put(key: string, body: Uint8Array, _options: PutObjectOptions): Promise<void> {
+    assertSafeKey(key);
+    const target = path.join(this.#root, key);
+    const dir = path.dirname(target);
+    const tmp = path.join(dir, `.${path.basename(target)}.${this.#tmpTag}-${this.#tmpCounter++}.tmp`);
+    await this.#run('put', key, async () => {
+      if (!this.#madeDirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        this.#madeDirs.add(dir);
+      }
+      const file = await open(tmp, 'w');
+      try {
+        await file.writeFile(body);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(tmp, target);
+    }).catch(async (error) => {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw error;
+    });
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    assertSafeKey(key);
+    return this.#run('get', key, () => readFile(path.join(this.#root, key)));
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const base = prefix.replace(/\/+$/, '');
+    if (base !== '') assertSafeKey(base);
+    yield* this.#walk(base);
+  }
+
+  async close(): Promise<void> {
+    this.#madeDirs.clear();
+  }
+
+  async *#walk(relative: string): AsyncIterable<ObjectInfo> {
+    const dir = path.join(this.#root, relative);
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw this.#wrap('list', relative, error);
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (isHiddenName(entry.name)) continue;
+      const key = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory()) yield* this.#walk(key);
+      else if (entry.isFile()) {
+        const { size } = await stat(path.join(this.#root, key));
+        yield { key, size };
+      }
+    }
+  }
+
+  async #run<T>(operation: string, key: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw this.#wrap(operation, key, error);
+    }
+  }
+
+  #wrap(operation: string, key: string, error: unknown): StoreError {
+    if (error instanceof StoreError) return error;
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+    const where = path.join(this.#root, key);
+    return new StoreError(
+      code === 'ENOENT' ? 'not_found' : `fs_${code.toLowerCase()}`,
+      `could not ${operation} ${where}: ${(error as Error).message}`,
+      { retriable: TRANSIENT_CODES.has(code), cause: error },
+    );
+  }
+}

@@ -1,0 +1,1 @@
+export { DirectoryStore } from './directory-store.js';

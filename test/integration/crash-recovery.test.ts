@@ -1,0 +1,130 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openLocalStream } from '../../src/stream/index.js';
+import { jsonSummary, runCli, startCli } from '../support/cli.js';
+import { readLanded } from '../support/landed.js';
+import { useTempDir } from '../support/temp.js';
+
+const tempDir = useTempDir();
+
+async function countFiles(dir: string): Promise<number> {
+  try {
+    return (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.gz')).length;
+  } catch {
+    return 0;
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The event ids in the stream, read through the stream's own reader. */
+async function idsInStream(streamPath: string): Promise<string[]> {
+  const stream = openLocalStream(streamPath, { createIfMissing: false });
+  await stream.connect();
+  const ids: string[] = [];
+  for (const shard of await stream.listShards()) {
+    let iterator: string | undefined = await stream.getShardIterator(shard.shardId, { type: 'TRIM_HORIZON' });
+    while (iterator !== undefined) {
+      const result = await stream.getRecords(iterator, 10_000);
+      for (const r of result.records) ids.push(JSON.parse(Buffer.from(r.data).toString()).event_id);
+      if (result.records.length === 0) break;
+      iterator = result.nextShardIterator;
+    }
+  }
+  await stream.close();
+  return ids;
+}
+
+describe('crash recovery', () => {
+  it('lands every event exactly once when the consumer is killed with SIGKILL again and again', async () => {
+    // Prepare: 20,000 events in a 3-shard log.
+    const dir = await tempDir();
+    const stream = path.join(dir, 'stream');
+    const sink = path.join(dir, 'sink');
+    const produced = await runCli([
+      'produce',
+      '--stream',
+      stream,
+      '--shards',
+      '3',
+      '--events',
+      '20000',
+      '--seed',
+      'kill',
+      '--json',
+    ]);
+    expect(produced.code, produced.stderr).toBe(0);
+    const ids = await idsInStream(stream);
+    expect(ids).toHaveLength(20_000);
+
+    // Act: start a consumer with small batches, kill it mid-work at a random point, several times.
+    const consumeArgs = [
+      'consume',
+      '--stream',
+      stream,
+      '--sink',
+      sink,
+      '--batch-size',
+      '300',
+      '--batch-window',
+      '0',
+    ];
+    let kills = 0;
+    for (let round = 0; round < 6; round++) {
+      const before = await countFiles(sink);
+      const { child, done } = startCli(consumeArgs);
+      const exited = done.then(() => true);
+      // Wait until this round has landed something, then kill it at a random moment after.
+      await Promise.race([waitFor(async () => (await countFiles(sink)) > before), exited]);
+      await new Promise((r) => setTimeout(r, Math.random() * 150));
+      child.kill('SIGKILL');
+      const result = await done;
+      if (result.signal === 'SIGKILL') kills++;
+    }
+    const partial = await readLanded(sink);
+    const final = await runCli([...consumeArgs, '--until-idle', '--json']);
+
+    // Assess
+    expect(final.code, final.stderr).toBe(0);
+    expect(kills).toBeGreaterThanOrEqual(3);
+    expect(partial.events.length).toBeLessThan(20_000);
+    const landed = await readLanded(sink);
+    const landedIds = landed.events.map((e) => e.event_id as string);
+    expect(landedIds).toHaveLength(20_000);
+    expect(new Set(landedIds).size).toBe(20_000);
+    expect([...landedIds].sort()).toEqual([...ids].sort());
+    expect(landed.errors).toEqual([]);
+  });
+
+  it('lands everything accepted when `run` is stopped with SIGINT', async () => {
+    const dir = await tempDir();
+    const sink = path.join(dir, 'sink');
+    const { child, done } = startCli([
+      'run',
+      '--stream',
+      path.join(dir, 'stream'),
+      '--sink',
+      sink,
+      '--rate',
+      '20000',
+      '--json',
+    ]);
+    await waitFor(async () => (await countFiles(sink)) > 0);
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.code, result.stderr).toBe(0);
+    const summary = jsonSummary(result);
+    const landed = await readLanded(sink);
+    expect(summary.produced).toBeGreaterThan(0);
+    expect(landed.events).toHaveLength(summary.produced as number);
+    expect(summary.landed).toBe(summary.produced);
+    expect(new Set(landed.events.map((e) => e.event_id)).size).toBe(summary.produced);
+  });
+});

@@ -1,0 +1,47 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const entry = path.join(root, 'test/support/activity.ts');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts `activity ARGS…` as a child process from the sources. */
+export function startCli(args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    cwd: root,
+    env: { ...process.env, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  if (options.input !== undefined) child.stdin.end(options.input);
+  else child.stdin.end();
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child: child as ChildProcess, done };
+}
+
+/** Runs `activity ARGS…` to the end. */
+export function runCli(args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) {
+  return startCli(args, options).done;
+}
+
+/** The last line of stdout parsed as JSON (the `--json` summary). */
+export function jsonSummary(result: CliResult): Record<string, unknown> {
+  const lines = result.stdout.trim().split('\n');
+  return JSON.parse(lines.at(-1) ?? '{}');
+}

@@ -1,0 +1,189 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { KinesisStreamEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import {
+  type ActivityHandler,
+  createHandler,
+  EventSourceRunner,
+  errorsDestination,
+  type RunnerOptions,
+} from '../../src/consumer/index.js';
+import { DirectoryStore } from '../../src/sink/index.js';
+import { type LocalStream, openLocalStream } from '../../src/stream/index.js';
+import { readLanded } from '../support/landed.js';
+import { useTempDir } from '../support/temp.js';
+
+const tempDir = useTempDir();
+const quiet = () => undefined;
+
+async function setup(count: number, shards = 2) {
+  const dir = await tempDir();
+  const stream = openLocalStream(path.join(dir, 'stream'), { shards });
+  await stream.connect();
+  const sink = path.join(dir, 'sink');
+  const store = new DirectoryStore(sink);
+  await store.connect();
+  const records = Array.from({ length: count }, (_, i) => ({
+    partitionKey: `user_${i % 17}`,
+    data: Buffer.from(
+      JSON.stringify({
+        event_id: `e${i}`,
+        user_id: `user_${i % 17}`,
+        event: 'click',
+        timestamp: 1764099072 + i,
+      }),
+    ),
+  }));
+  for (let i = 0; i < records.length; i += 500) await stream.putRecords(records.slice(i, i + 500));
+  const handler = createHandler({ store, warn: quiet });
+  return { stream, store, sink, handler, ids: records.map((_, i) => `e${i}`) };
+}
+
+function runner(
+  stream: LocalStream,
+  store: DirectoryStore,
+  handler: ActivityHandler,
+  options: Partial<RunnerOptions> = {},
+) {
+  return new EventSourceRunner({
+    reader: stream,
+    checkpoints: stream,
+    handler,
+    onFailure: errorsDestination(store),
+    batchWindowMs: 0,
+    retryBackoff: { baseMs: 1, maxMs: 5 },
+    warn: quiet,
+    ...options,
+  });
+}
+
+describe('the event-source runner', () => {
+  it('invokes the handler with Lambda-shaped batches no larger than the batch size', async () => {
+    const { stream, store, sink, handler, ids } = await setup(1000);
+    const sizes: number[] = [];
+    let shape: KinesisStreamEvent['Records'][number] | undefined;
+    const spy: ActivityHandler = (event) => {
+      sizes.push(event.Records.length);
+      shape ??= event.Records[0];
+      return handler(event);
+    };
+    await runner(stream, store, spy, { batchSize: 100 }).run({ untilIdle: true });
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(100);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(1000);
+    expect(shape).toMatchObject({
+      eventSource: 'aws:kinesis',
+      eventName: 'aws:kinesis:record',
+      eventSourceARN: stream.streamArn,
+      kinesis: { kinesisSchemaVersion: '1.0' },
+    });
+    expect(shape?.eventID).toBe(`${shape?.eventID.split(':')[0]}:${shape?.kinesis.sequenceNumber}`);
+    expect(typeof shape?.kinesis.approximateArrivalTimestamp).toBe('number');
+    expect((await readLanded(sink)).events.map((e) => e.event_id).sort()).toEqual([...ids].sort());
+    await stream.close();
+  });
+
+  it('checkpoints after success, so a second run lands nothing again', async () => {
+    const { stream, store, sink, handler } = await setup(300);
+    await runner(stream, store, handler).run({ untilIdle: true });
+    const calls: number[] = [];
+    await runner(stream, store, (e) => {
+      calls.push(e.Records.length);
+      return handler(e);
+    }).run({ untilIdle: true });
+    expect(calls).toEqual([]);
+    expect((await readLanded(sink)).events).toHaveLength(300);
+    await stream.close();
+  });
+
+  it('resumes from the lowest failed sequence number in batchItemFailures', async () => {
+    const { stream, store, sink, handler, ids } = await setup(200, 1);
+    let failedOnce = false;
+    const partial: ActivityHandler = async (event) => {
+      if (!failedOnce && event.Records.length > 50) {
+        failedOnce = true;
+        const first = event.Records.slice(0, 50);
+        await handler({ Records: first });
+        const failed = event.Records.slice(50).map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber }));
+        return { batchItemFailures: failed.reverse() };
+      }
+      return handler(event);
+    };
+    const r = runner(stream, store, partial);
+    await r.run({ untilIdle: true });
+    expect(failedOnce).toBe(true);
+    expect(r.stats.retries).toBe(1);
+    const landed = (await readLanded(sink)).events.map((e) => e.event_id);
+    expect(landed).toHaveLength(200);
+    expect([...landed].sort()).toEqual([...ids].sort());
+    await stream.close();
+  });
+
+  it('bisects a batch whose invocation throws, and sends the poison record to errors/ after the retries', async () => {
+    const { stream, store, sink, handler } = await setup(64, 1);
+    const poisonSeq = (
+      await stream.getRecords(
+        await stream.getShardIterator('shardId-000000000000', { type: 'TRIM_HORIZON' }),
+        64,
+      )
+    ).records[37]?.sequenceNumber;
+    const sizes: number[] = [];
+    const throwing: ActivityHandler = (event) => {
+      sizes.push(event.Records.length);
+      if (event.Records.some((r) => r.kinesis.sequenceNumber === poisonSeq)) throw new Error('handler bug');
+      return handler(event);
+    };
+    await runner(stream, store, throwing, { maximumRetryAttempts: 8 }).run({ untilIdle: true });
+    const landed = await readLanded(sink);
+    expect(landed.events).toHaveLength(63);
+    expect(landed.errors).toMatchObject([{ reason: 'handler_failed', sequence_number: poisonSeq }]);
+    expect(sizes).toContain(1);
+    await stream.close();
+  });
+
+  it('sends records older than the maximum record age to errors/ as record_expired', async () => {
+    const { stream, store, sink, handler } = await setup(10, 1);
+    const later = Date.now() + 60_000;
+    await runner(stream, store, handler, { maximumRecordAgeMs: 1_000, now: () => later }).run({
+      untilIdle: true,
+    });
+    const landed = await readLanded(sink);
+    expect(landed.events).toHaveLength(0);
+    expect(landed.errors.map((e) => e.reason)).toEqual(Array(10).fill('record_expired'));
+    await stream.close();
+  });
+
+  it('waits while the store is gone, keeps the checkpoint, and lands everything once when it returns', async () => {
+    // Prepare: a file where events/ must go makes the directory store fail every write.
+    const { stream, store, sink, handler, ids } = await setup(500, 2);
+    await mkdir(sink, { recursive: true });
+    await writeFile(path.join(sink, 'events'), 'in the way');
+    const r = runner(stream, store, handler, { retryBackoff: { baseMs: 20, maxMs: 50 } });
+    // Act
+    const running = r.run({ untilIdle: true });
+    while (r.stats.retries < 4) await new Promise((resolve) => setTimeout(resolve, 10));
+    const checkpointsWhileDown = await Promise.all(
+      (await stream.listShards()).map((s) => stream.load('activity-consumer', s.shardId)),
+    );
+    await rm(path.join(sink, 'events'));
+    await running;
+    // Assess
+    expect(checkpointsWhileDown).toEqual([undefined, undefined]);
+    const landed = (await readLanded(sink)).events.map((e) => e.event_id);
+    expect([...landed].sort()).toEqual([...ids].sort());
+    await stream.close();
+  });
+
+  it('rejects bad options with the bad value in the message', () => {
+    const make = (o: Partial<RunnerOptions>) => () =>
+      new EventSourceRunner({
+        reader: {} as never,
+        checkpoints: {} as never,
+        handler: {} as never,
+        onFailure: {} as never,
+        ...o,
+      });
+    expect(make({ batchSize: 0 })).toThrow('batch size must be between 1 and 10000 (given 0)');
+    expect(make({ batchWindowMs: 300_001 })).toThrow('(given 300001)');
+  });
+});
