@@ -50,10 +50,20 @@ export function errorLine(
   });
 }
 
+const HOUR_MS = 3_600_000;
+let lastHour = Number.NaN;
+let lastPartition = '';
+
 /** `dt=YYYY-MM-DD/hour=HH` of an instant, in UTC. */
 export function partitionOf(epochMs: number): string {
-  const iso = new Date(epochMs).toISOString();
-  return `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
+  // Nearly every event of a batch falls in the same hour: keep the last answer.
+  const hour = Math.floor(epochMs / HOUR_MS);
+  if (hour !== lastHour) {
+    const iso = new Date(hour * HOUR_MS).toISOString();
+    lastPartition = `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
+    lastHour = hour;
+  }
+  return lastPartition;
 }
 
 /**

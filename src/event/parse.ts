@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MAX_FUTURE_SKEW_MS, MAX_RECORD_BYTES, MIN_EVENT_TIME_MS } from '../core/limits.js';
 import { describeType, eventInputSchema } from './schema.js';
-import { formatTime, parseTime } from './time.js';
+import { formatTime, isCanonicalTime, parseTime } from './time.js';
 import type { ActivityEvent, JsonValue } from './types.js';
 
 /** Why a record was not landed as an event. Each lands in `errors/` with its original bytes. */
@@ -68,8 +68,10 @@ export function parseEvent(value: unknown, context: ParseContext): ParseResult {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path[0];
-    const missing = issue?.path.length === 1 && typeof field === 'string' && !Object.hasOwn(value, field);
-    return reject(missing ? 'missing_field' : 'invalid_field', issue?.message ?? 'event is invalid');
+    if (issue?.path.length === 1 && typeof field === 'string' && !Object.hasOwn(value, field)) {
+      return reject('missing_field', `${field} is required`);
+    }
+    return reject('invalid_field', issue?.message ?? 'event is invalid');
   }
   const input = parsed.data;
 
@@ -79,7 +81,9 @@ export function parseEvent(value: unknown, context: ParseContext): ParseResult {
     if (given === undefined) return badTime('received_at', input.received_at);
     receivedAt = given;
   }
-  const timestamp = parseTime(input.timestamp);
+  // A timestamp already in the landed form is kept as it is (most producers send that form).
+  const canonical = typeof input.timestamp === 'string' && isCanonicalTime(input.timestamp);
+  const timestamp = canonical ? Date.parse(input.timestamp as string) : parseTime(input.timestamp);
   if (timestamp === undefined) return badTime('timestamp', input.timestamp);
   if (timestamp < MIN_EVENT_TIME_MS) {
     return reject('timestamp_out_of_range', `timestamp ${formatTime(timestamp)} is before 2000-01-01`);
@@ -95,7 +99,7 @@ export function parseEvent(value: unknown, context: ParseContext): ParseResult {
     event_id: input.event_id ?? context.fallbackId(),
     user_id: input.user_id,
     event: input.event,
-    timestamp: formatTime(timestamp),
+    timestamp: canonical ? (input.timestamp as string) : formatTime(timestamp),
     received_at: formatTime(receivedAt),
   };
   if (input.session_id !== undefined) event.session_id = input.session_id;

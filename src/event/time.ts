@@ -6,6 +6,21 @@ const ISO_8601 =
 
 const EPOCH_STRING = /^\d{1,15}(\.\d+)?$/;
 
+/** The form every landed time has (`toISOString`): most producers send it, so it has a fast path. */
+const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** True when `value` is a valid time already in the landed form, so it can be kept as it is. */
+export function isCanonicalTime(value: string): boolean {
+  if (!CANONICAL.test(value)) return false;
+  const ms = Date.parse(value);
+  // Date.parse rolls 31 February over into March and takes hour 24; the landed form never has them.
+  return (
+    !Number.isNaN(ms) &&
+    new Date(ms).getUTCDate() === Number(value.slice(8, 10)) &&
+    value.slice(11, 13) < '24'
+  );
+}
+
 /**
  * Reads an event time: epoch seconds, epoch milliseconds (a number, or digits in a string), or
  * ISO 8601 (a date, or a date and time, with an optional offset; none means UTC).
@@ -13,6 +28,7 @@ const EPOCH_STRING = /^\d{1,15}(\.\d+)?$/;
  */
 export function parseTime(value: number | string): number | undefined {
   if (typeof value === 'number') return epochToMs(value);
+  if (isCanonicalTime(value)) return Date.parse(value);
   if (EPOCH_STRING.test(value)) return epochToMs(Number(value));
   const m = ISO_8601.exec(value);
   if (m === null) return undefined;
@@ -39,7 +55,15 @@ function epochToMs(value: number): number | undefined {
   return Math.round(value < EPOCH_MS_THRESHOLD ? value * 1000 : value);
 }
 
+let lastFormattedMs = Number.NaN;
+let lastFormatted = '';
+
 /** ISO 8601 UTC with milliseconds, as every landed time is written. */
 export function formatTime(ms: number): string {
-  return new Date(ms).toISOString();
+  // Records of one batch often share an arrival millisecond: keep the last answer.
+  if (ms !== lastFormattedMs) {
+    lastFormatted = new Date(ms).toISOString();
+    lastFormattedMs = ms;
+  }
+  return lastFormatted;
 }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const entry = path.join(root, 'test/support/activity.ts');
+// The command as users run it: bin/activity.js over the build (`npm test` builds first).
+const entry = path.join(root, 'bin/activity.js');
 
 export interface CliResult {
   code: number | null;
@@ -12,9 +13,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts `activity ARGS…` as a child process from the sources. */
+/** Starts `activity ARGS…` as a child process. */
 export function startCli(args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const child = spawn(process.execPath, [entry, ...args], {
     cwd: root,
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -33,6 +33,7 @@ describe('parseEventRecord', () => {
     ['2026-11-25T19:31:12.5+01:00', '2026-11-25T18:31:12.500Z'],
     ['2026-11-25 19:31:12.123456', '2026-11-25T19:31:12.123Z'],
     ['2026-11-25', '2026-11-25T00:00:00.000Z'],
+    ['2024-02-29T23:59:59.999Z', '2024-02-29T23:59:59.999Z'],
   ])('reads the timestamp %j as %s', (timestamp, expected) => {
     const result = parseEventRecord(bytes({ user_id: 'u', event: 'e', timestamp }), context);
     expect(result.ok && result.event.timestamp).toBe(expected);
@@ -56,6 +57,8 @@ describe('parseEventRecord', () => {
     ['invalid_timestamp', bytes({ user_id: 'u', event: 'e', timestamp: 'yesterday' })],
     ['invalid_timestamp', bytes({ user_id: 'u', event: 'e', timestamp: '2026-02-31T00:00:00Z' })],
     ['invalid_timestamp', bytes({ user_id: 'u', event: 'e', timestamp: -5 })],
+    ['invalid_timestamp', bytes({ user_id: 'u', event: 'e', timestamp: '2026-02-31T00:00:00.000Z' })],
+    ['invalid_timestamp', bytes({ user_id: 'u', event: 'e', timestamp: '2026-01-01T24:00:00.000Z' })],
     ['timestamp_out_of_range', bytes({ user_id: 'u', event: 'e', timestamp: '1999-12-31T23:59:59Z' })],
     [
       'timestamp_out_of_range',

@@ -388,7 +388,7 @@ describe('local stream', () => {
     await stream.close();
   });
 
-  it('fails retriably when another process holds the write lock past the busy timeout', async () => {
+  it('fails retriably when another writer holds the write lock past the busy timeout', async () => {
     const dir = await streamPath();
     const stream = await connected(dir, { shards: 1 });
     const other = new Database(path.join(dir, 'log.sqlite'));
@@ -426,15 +426,17 @@ describe('local stream', () => {
       }
       await stream.close();
     `;
-    const children = ['p', 'q'].map((name) =>
-      spawn(
-        process.execPath,
-        ['--import', 'tsx', '--input-type=module', '-e', writer, dir, name, String(perWriter)],
-        {
-          cwd: repoRoot,
-        },
-      ),
-    );
+    const args = (name: string) => [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      writer,
+      dir,
+      name,
+      `${perWriter}`,
+    ];
+    const children = ['p', 'q'].map((name) => spawn(process.execPath, args(name), { cwd: repoRoot }));
     const exits = children.map(
       (child) =>
         new Promise<{ code: number | null; stderr: string }>((resolve) => {

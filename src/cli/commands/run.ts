@@ -1,11 +1,16 @@
+import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { describeError } from '../../core/errors.js';
 import type { SinkLocation, StreamLocation } from '../../core/locations.js';
 import { BatchingProducer } from '../../producer/index.js';
+import { ConsumerThreads } from '../consumer-thread.js';
 import { options } from '../options.js';
-import { connectStore, connectStream, simulate, startConsumer } from '../pipeline.js';
+import { connectStore, connectStream, simulate } from '../pipeline.js';
 import { formatCount, startProgress } from '../progress.js';
 import { onShutdown } from '../signals.js';
+
+/** Consumer threads of `run`; each reads its share of the shards. */
+const CONSUMER_THREADS = Math.max(1, availableParallelism());
 
 interface RunFlags {
   events?: number;
@@ -44,13 +49,23 @@ export function runCommand(): Command {
 
 async function run(flags: RunFlags): Promise<void> {
   const stream = await connectStream(flags.stream, flags.shards);
+  // Checks the sink before any event is produced, so a bad sink fails at once.
   const store = await connectStore(flags.sink);
+  await store.close();
   const producer = new BatchingProducer(stream);
-  const { runner, landed } = startConsumer(stream, store, {
-    batchSize: flags.batchSize,
-    batchWindowMs: flags.batchWindow,
-    consumerName: flags.consumer,
-  });
+  const shardIds = (await stream.listShards()).map((s) => s.shardId);
+  const consumer = new ConsumerThreads(
+    {
+      stream: flags.stream,
+      sink: flags.sink,
+      batchSize: flags.batchSize,
+      batchWindowMs: flags.batchWindow,
+      consumerName: flags.consumer,
+    },
+    shardIds,
+    CONSUMER_THREADS,
+    (message) => process.stderr.write(`\nactivity: ${message}\n`),
+  );
   const stop = new AbortController();
   const removeHandlers = onShutdown(() => stop.abort());
   const started = performance.now();
@@ -60,11 +75,17 @@ async function run(flags: RunFlags): Promise<void> {
     ? undefined
     : startProgress(() => {
         const seconds = (performance.now() - started) / 1000;
-        const lag = Math.max(0, producer.stats.accepted - runner.stats.records);
+        const { landed } = consumer;
+        const lag = Math.max(0, producer.stats.accepted - consumer.stats.records);
         return `produced ${formatCount(producer.stats.accepted)} · landed ${formatCount(landed.events)} · errors ${formatCount(landed.errors)} · objects ${formatCount(landed.objects)} · ${formatCount(landed.events / Math.max(seconds, 0.001))} events/s · lag ${formatCount(lag)}`;
       });
 
-  const consuming = runner.run();
+  // A failing consumer stops production at once instead of letting the stream fill up.
+  const consuming = consumer.done.catch((error) => {
+    stop.abort();
+    throw error;
+  });
+  consuming.catch(() => undefined); // awaited below; this only marks it handled meanwhile
   try {
     await simulate(producer, {
       ...(flags.events === undefined ? {} : { events: flags.events }),
@@ -77,15 +98,14 @@ async function run(flags: RunFlags): Promise<void> {
       },
     });
     await producer.flush();
-    runner.drain();
+    consumer.drain();
     await consuming;
   } finally {
     progress?.stop();
     removeHandlers();
     await producer.close().catch(() => undefined);
-    await stream.close();
-    await store.close();
   }
+  const { landed } = consumer;
 
   const seconds = (performance.now() - started) / 1000;
   const summary = {

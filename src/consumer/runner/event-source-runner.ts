@@ -35,6 +35,8 @@ export interface RunnerOptions {
   maximumRetryAttempts?: number;
   /** -1 keeps records however old they are (Lambda's default). */
   maximumRecordAgeMs?: number;
+  /** Read only these shards (several runners can split a stream); all shards when absent. */
+  shardIds?: readonly string[];
   /** How long to wait before reading again a shard that is caught up. */
   pollIntervalMs?: number;
   retryBackoff?: BackoffOptions;
@@ -72,7 +74,10 @@ interface PendingBatch {
  * batch; after `maximumRetryAttempts` or `maximumRecordAgeMs` records go to the failure destination.
  */
 export class EventSourceRunner {
-  readonly #o: Required<Omit<RunnerOptions, 'startingPosition'>> & { startingPosition: StartPosition };
+  readonly #o: Required<Omit<RunnerOptions, 'startingPosition' | 'shardIds'>> & {
+    startingPosition: StartPosition;
+    shardIds?: readonly string[];
+  };
   #draining = false;
   #stopped = false;
   readonly #stopController = new AbortController();
@@ -111,7 +116,10 @@ export class EventSourceRunner {
    */
   async run(options: { untilIdle?: boolean } = {}): Promise<RunnerStats> {
     if (options.untilIdle) this.#draining = true;
-    const shards = await this.#o.reader.listShards();
+    const owned = this.#o.shardIds;
+    const shards = (await this.#o.reader.listShards()).filter(
+      (s) => owned === undefined || owned.includes(s.shardId),
+    );
     this.#stats.shards = shards.map((s) => ({ shardId: s.shardId, millisBehindLatest: 0 }));
     await Promise.all(this.#stats.shards.map((progress) => this.#runShard(progress)));
     return this.#stats;

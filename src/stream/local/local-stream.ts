@@ -258,10 +258,15 @@ export class LocalStream implements StreamWriter, StreamReader, StreamAdmin, Che
     if (this.opened) return this.opened;
     const log = LogDatabase.open(this.path, create);
     if (!log) throw notFound(this.path);
-    this.opened = { log, router: new HashKeyRouter(log.settings.shards) };
     const now = this.now();
-    log.trim(expiredBefore(log, now));
+    try {
+      log.trim(expiredBefore(log, now));
+    } catch (error) {
+      log.close();
+      throw error;
+    }
     this.trimmedAt = now;
+    this.opened = { log, router: new HashKeyRouter(log.settings.shards) };
     return this.opened;
   }
 

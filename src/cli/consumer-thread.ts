@@ -1,0 +1,133 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { RunnerStats } from '../consumer/index.js';
+import { PipelineError } from '../core/errors.js';
+import type { SinkLocation, StreamLocation } from '../core/locations.js';
+import type { LandedCounts } from './pipeline.js';
+
+/** What the consumer thread is started with. */
+export interface ConsumerThreadData {
+  stream: StreamLocation;
+  sink: SinkLocation;
+  batchSize: number;
+  batchWindowMs: number;
+  consumerName: string;
+  /** The shards this thread reads; the threads of one run split the stream's shards. */
+  shardIds: string[];
+}
+
+/** Messages between the two threads. */
+export type ToConsumer = { type: 'drain' } | { type: 'stop' };
+export type FromConsumer =
+  | { type: 'progress'; landed: LandedCounts; stats: RunnerStats }
+  | { type: 'warn'; message: string }
+  | { type: 'done'; landed: LandedCounts; stats: RunnerStats }
+  | { type: 'failed'; message: string; code: string };
+
+/**
+ * The consumer (event-source runner and handler) on its own thread, so that producing and consuming
+ * run side by side. It opens its own connection to the embedded log; the log is built for several
+ * connections at once.
+ */
+class ConsumerThread {
+  landed: LandedCounts = { records: 0, events: 0, errors: 0, objects: 0, bytes: 0 };
+  stats: RunnerStats = { records: 0, batches: 0, retries: 0, failedToDestination: 0, shards: [] };
+  readonly done: Promise<void>;
+  readonly #worker: Worker;
+
+  constructor(data: ConsumerThreadData, warn: (message: string) => void) {
+    // Under the TypeScript loader (tests) this file is .ts, in the build .js: start the sibling alike.
+    const self = fileURLToPath(import.meta.url);
+    const entry = path.join(path.dirname(self), `consumer-worker${path.extname(self)}`);
+    this.#worker = new Worker(entry, { workerData: data });
+    this.done = new Promise((resolve, reject) => {
+      let finished = false;
+      this.#worker.on('message', (message: FromConsumer) => {
+        if (message.type === 'warn') warn(message.message);
+        else if (message.type === 'failed') {
+          finished = true;
+          reject(new PipelineError(message.code, message.message, { stage: 'consumer' }));
+        } else {
+          this.landed = message.landed;
+          this.stats = message.stats;
+          if (message.type === 'done') {
+            finished = true;
+            resolve();
+          }
+        }
+      });
+      this.#worker.on('error', reject);
+      this.#worker.on('exit', (code) => {
+        if (!finished)
+          reject(
+            new PipelineError('consumer_exited', `the consumer thread exited with code ${code}`, {
+              stage: 'consumer',
+            }),
+          );
+      });
+    });
+  }
+
+  /** Lands everything readable now, then finishes once every shard is caught up. */
+  drain(): void {
+    this.#worker.postMessage({ type: 'drain' } satisfies ToConsumer);
+  }
+
+  /** Stops at once; a batch being handled finishes. */
+  stop(): void {
+    this.#worker.postMessage({ type: 'stop' } satisfies ToConsumer);
+  }
+}
+
+/**
+ * The consumer spread over threads, each reading its own shards, as Lambda runs one invocation per
+ * shard at once. Counts are summed over the threads.
+ */
+export class ConsumerThreads {
+  readonly done: Promise<void>;
+  readonly #threads: ConsumerThread[];
+
+  constructor(
+    data: Omit<ConsumerThreadData, 'shardIds'>,
+    shardIds: readonly string[],
+    threads: number,
+    warn: (message: string) => void,
+  ) {
+    const count = Math.max(1, Math.min(threads, shardIds.length));
+    const split = Array.from({ length: count }, (_, t) => shardIds.filter((_, i) => i % count === t));
+    this.#threads = split.map((owned) => new ConsumerThread({ ...data, shardIds: owned }, warn));
+    this.done = Promise.all(this.#threads.map((t) => t.done)).then(() => undefined);
+  }
+
+  get landed(): LandedCounts {
+    const sum: LandedCounts = { records: 0, events: 0, errors: 0, objects: 0, bytes: 0 };
+    for (const { landed } of this.#threads) {
+      sum.records += landed.records;
+      sum.events += landed.events;
+      sum.errors += landed.errors;
+      sum.objects += landed.objects;
+      sum.bytes += landed.bytes;
+    }
+    return sum;
+  }
+
+  get stats(): RunnerStats {
+    const all = this.#threads.map((t) => t.stats);
+    return {
+      records: all.reduce((n, s) => n + s.records, 0),
+      batches: all.reduce((n, s) => n + s.batches, 0),
+      retries: all.reduce((n, s) => n + s.retries, 0),
+      failedToDestination: all.reduce((n, s) => n + s.failedToDestination, 0),
+      shards: all.flatMap((s) => s.shards),
+    };
+  }
+
+  drain(): void {
+    for (const thread of this.#threads) thread.drain();
+  }
+
+  stop(): void {
+    for (const thread of this.#threads) thread.stop();
+  }
+}

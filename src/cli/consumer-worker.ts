@@ -1,0 +1,43 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { describeError, PipelineError } from '../core/errors.js';
+import type { ConsumerThreadData, FromConsumer, ToConsumer } from './consumer-thread.js';
+import { connectStore, connectStream, startConsumer } from './pipeline.js';
+
+// The consumer thread's entry point (see consumer-thread.ts).
+const data = workerData as ConsumerThreadData;
+const port = parentPort;
+if (port === null) throw new Error('consumer-worker must run as a worker thread');
+const post = (message: FromConsumer) => port.postMessage(message);
+
+try {
+  const stream = await connectStream(data.stream);
+  const store = await connectStore(data.sink);
+  const { runner, landed } = startConsumer(stream, store, {
+    batchSize: data.batchSize,
+    batchWindowMs: data.batchWindowMs,
+    consumerName: data.consumerName,
+    shardIds: data.shardIds,
+    warn: (message) => post({ type: 'warn', message }),
+  });
+  port.on('message', (message: ToConsumer) => {
+    if (message.type === 'drain') runner.drain();
+    else runner.stop();
+  });
+  const timer = setInterval(() => post({ type: 'progress', landed, stats: runner.stats }), 100);
+  try {
+    await runner.run();
+  } finally {
+    clearInterval(timer);
+    await stream.close();
+    await store.close();
+  }
+  post({ type: 'done', landed, stats: runner.stats });
+  port.close();
+} catch (error) {
+  post({
+    type: 'failed',
+    message: describeError(error),
+    code: error instanceof PipelineError ? error.code : 'consumer_failed',
+  });
+  port.close();
+}
