@@ -9,7 +9,6 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** One pattern checks length and characters together: the hot path runs a single check per field. */
 function text(field: string, maxLength: number) {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: excluding control characters is the point
   const valid = new RegExp(`^[^\\u0000-\\u001f\\u007f-\\u009f]{1,${maxLength}}$`);
   return z
     .string({ error: (issue) => `${field} must be a string (given ${describeType(issue.input)})` })

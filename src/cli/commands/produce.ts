@@ -66,14 +66,7 @@ async function produce(flags: ProduceFlags): Promise<void> {
       );
   try {
     if (flags.input === undefined) {
-      await simulate(producer, {
-        ...(flags.events === undefined ? {} : { events: flags.events }),
-        ...(flags.rate === undefined ? {} : { rate: flags.rate }),
-        users: flags.users,
-        ...(flags.seed === undefined ? {} : { seed: flags.seed }),
-        signal: stop.signal,
-        onRejected,
-      });
+      await simulate(producer, { ...flags, signal: stop.signal, onRejected });
     } else {
       const input = flags.input === '-' ? process.stdin : createReadStream(flags.input);
       for await (const { line, number } of byteLines(input)) {

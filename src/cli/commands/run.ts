@@ -88,10 +88,7 @@ async function run(flags: RunFlags): Promise<void> {
   consuming.catch(() => undefined); // awaited below; this only marks it handled meanwhile
   try {
     await simulate(producer, {
-      ...(flags.events === undefined ? {} : { events: flags.events }),
-      ...(flags.rate === undefined ? {} : { rate: flags.rate }),
-      users: flags.users,
-      ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+      ...flags,
       signal: stop.signal,
       onRejected: (error) => {
         if (rejected.length < 5) rejected.push(describeError(error));
