@@ -114,6 +114,7 @@ async function run(flags: RunFlags): Promise<void> {
     seconds: Number(seconds.toFixed(3)),
     events_per_s: Math.round(landed.events / Math.max(seconds, 0.001)),
     rejected: producer.stats.failed,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     stream: flags.stream.kind === 'local' ? flags.stream.path : `kinesis://${flags.stream.name}`,
     sink: store.url,
   };
