@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { copyFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { AWS_SAMPLE_EVENT, activityJson, eventOf, kinesisRecord } from '../support/kinesis-events.js';
+import { readLanded } from '../support/landed.js';
+import { useTempDir } from '../support/temp.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bundle = path.join(root, 'dist/lambda/index.mjs');
+const tempDir = useTempDir();
+
+/** Imports the bundle in a fresh Node.js process, in a folder with nothing else in it, and invokes it. */
+async function invokeAlone(event: unknown, env: Record<string, string>) {
+  const folder = await tempDir();
+  await copyFile(bundle, path.join(folder, 'index.mjs'));
+  const script = `const { handler } = await import('./index.mjs');
+    const out = await handler(JSON.parse(process.env.EVENT)).catch((e) => ({ thrown: e.message }));
+    process.stdout.write(JSON.stringify(out));`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: folder,
+    env: { PATH: process.env.PATH ?? '', EVENT: JSON.stringify(event), ...env },
+    encoding: 'utf8',
+  });
+  return {
+    folder,
+    files: await readdir(folder),
+    status: result.status,
+    stderr: result.stderr,
+    output: JSON.parse(result.stdout || '{}'),
+  };
+}
+
+describe('the Lambda bundle', () => {
+  it('works alone in an empty folder: the AWS sample event lands as an error and no failure is reported', async () => {
+    const sink = path.join(await tempDir(), 'sink');
+    const result = await invokeAlone(AWS_SAMPLE_EVENT, { SINK_URL: sink });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.files).toEqual(['index.mjs']);
+    expect(result.output).toEqual({ batchItemFailures: [] });
+    const landed = await readLanded(sink);
+    expect(landed.errors).toMatchObject([{ reason: 'invalid_json' }]);
+  });
+
+  it('lands valid events', async () => {
+    const sink = path.join(await tempDir(), 'sink');
+    const event = eventOf([
+      kinesisRecord(activityJson({ event_id: 'a' }), '1'),
+      kinesisRecord(activityJson({ event_id: 'b' }), '2'),
+    ]);
+    const result = await invokeAlone(event, { SINK_URL: `file://${sink}` });
+    expect(result.output).toEqual({ batchItemFailures: [] });
+    expect((await readLanded(sink)).events.map((e) => e.event_id)).toEqual(['a', 'b']);
+  });
+
+  it('fails the invocation with a clear message when SINK_URL is not set, so Lambda retries', async () => {
+    const result = await invokeAlone(AWS_SAMPLE_EVENT, {});
+    expect(result.output).toEqual({
+      thrown: 'SINK_URL must be set to where events land, e.g. s3://BUCKET/PREFIX',
+    });
+  });
+});
