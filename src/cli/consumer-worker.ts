@@ -10,9 +10,9 @@ if (port === null) throw new Error('consumer-worker must run as a worker thread'
 const post = (message: FromConsumer) => port.postMessage(message);
 
 try {
-  const stream = await connectStream(data.stream);
+  const connection = await connectStream(data.stream);
   const store = await connectStore(data.sink);
-  const { runner, landed } = startConsumer(stream, store, {
+  const { runner, landed } = startConsumer(connection, store, {
     batchSize: data.batchSize,
     batchWindowMs: data.batchWindowMs,
     consumerName: data.consumerName,
@@ -28,7 +28,7 @@ try {
     await runner.run();
   } finally {
     clearInterval(timer);
-    await stream.close();
+    await connection.stream.close();
     await store.close();
   }
   post({ type: 'done', landed, stats: runner.stats });

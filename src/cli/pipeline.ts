@@ -7,11 +7,11 @@ import {
   type RunnerOptions,
 } from '../consumer/index.js';
 import type { SinkLocation, StreamLocation } from '../core/locations.js';
-import type { ObjectStore } from '../core/ports.js';
+import type { CheckpointStore, ObjectStore } from '../core/ports.js';
 import type { BatchingProducer } from '../producer/index.js';
 import { Simulator } from '../producer/index.js';
 import { openStore } from '../sink/index.js';
-import { type LocalStream, openStream } from '../stream/index.js';
+import { openStream, type Stream } from '../stream/index.js';
 import { sleep } from '../util/backoff.js';
 
 /** What the consumer has landed so far. */
@@ -23,10 +23,13 @@ export interface LandedCounts {
   bytes: number;
 }
 
-export async function connectStream(location: StreamLocation, shards?: number): Promise<LocalStream> {
-  const stream = openStream(location, shards === undefined ? {} : { shards });
-  await stream.connect();
-  return stream;
+export async function connectStream(
+  location: StreamLocation,
+  shards?: number,
+): Promise<{ stream: Stream; checkpoints: CheckpointStore }> {
+  const opened = openStream(location, shards === undefined ? {} : { shards });
+  await opened.stream.connect();
+  return opened;
 }
 
 export async function connectStore(location: SinkLocation): Promise<ObjectStore> {
@@ -37,7 +40,7 @@ export async function connectStore(location: SinkLocation): Promise<ObjectStore>
 
 /** The local event-source runner driving the consumer handler, with running counts of what landed. */
 export function startConsumer(
-  stream: LocalStream,
+  { stream, checkpoints }: { stream: Stream; checkpoints: CheckpointStore },
   store: ObjectStore,
   options: Partial<Omit<RunnerOptions, 'reader' | 'checkpoints' | 'handler' | 'onFailure'>> = {},
 ): { runner: EventSourceRunner; landed: LandedCounts } {
@@ -54,7 +57,7 @@ export function startConsumer(
   const runner = new EventSourceRunner({
     ...options,
     reader: stream,
-    checkpoints: stream,
+    checkpoints,
     handler,
     onFailure: errorsDestination(store),
     warn,

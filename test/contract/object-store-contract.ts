@@ -60,6 +60,41 @@ export function runObjectStoreContract(
       expect(await keysUnder(store, 'nothing-here')).toEqual([]);
     });
 
+    it('lists a prefix as a directory: siblings that merely share its first letters are not under it', async () => {
+      await store.put('events/a', Buffer.from('1'), ndjson);
+      await store.put('events2/b', Buffer.from('1'), ndjson);
+      await store.put('eventsx', Buffer.from('1'), ndjson);
+      expect(await keysUnder(store, 'events')).toEqual(['events/a']);
+      expect(await keysUnder(store, 'events/')).toEqual(['events/a']);
+    });
+
+    it('lists everything with an empty prefix, skipping objects under hidden folders at any depth', async () => {
+      await store.put('events/p1/a', Buffer.from('1'), ndjson);
+      await store.put('events/_temporary/0/b', Buffer.from('1'), ndjson);
+      await store.put('events/p1/.staging/c', Buffer.from('1'), ndjson);
+      await store.put('.metadata', Buffer.from('1'), ndjson);
+      await store.put('_SUCCESS', Buffer.from('1'), ndjson);
+      await store.put('errors/p1/d', Buffer.from('1'), ndjson);
+      expect(await keysUnder(store, '')).toEqual(['errors/p1/d', 'events/p1/a']);
+    });
+
+    it('round-trips an empty object and a large binary one', async () => {
+      const large = new Uint8Array(3 * 1024 * 1024 + 7);
+      for (let i = 0; i < large.length; i++) large[i] = (i * 7919) % 251;
+      await store.put('events/empty', new Uint8Array(0), ndjson);
+      await store.put('events/large', large, ndjson);
+      expect((await store.get('events/empty')).byteLength).toBe(0);
+      expect(Buffer.from(await store.get('events/large')).equals(Buffer.from(large))).toBe(true);
+      const sizes: Record<string, number> = {};
+      for await (const o of store.list('events')) sizes[o.key] = o.size;
+      expect(sizes).toEqual({ 'events/empty': 0, 'events/large': large.length });
+    });
+
+    it('refuses unsafe keys on get and unsafe list prefixes', async () => {
+      await expect(store.get('../escape')).rejects.toMatchObject({ code: 'unsafe_key' });
+      await expect(keysUnder(store, '../escape')).rejects.toMatchObject({ code: 'unsafe_key' });
+    });
+
     it.each(['../escape', 'events/../../x', '/absolute', 'a//b', 'a/./b', 'with space', 'ctrl\u0001', ''])(
       'refuses the unsafe key %j',
       async (key) => {

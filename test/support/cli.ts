@@ -13,10 +13,16 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliOptions {
+  input?: string | Buffer;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
 /** Starts `activity ARGS…` as a child process. */
-export function startCli(args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) {
+export function startCli(args: string[], options: CliOptions = {}) {
   const child = spawn(process.execPath, [entry, ...args], {
-    cwd: root,
+    cwd: options.cwd ?? root,
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -37,7 +43,7 @@ export function startCli(args: string[], options: { input?: string | Buffer; env
 }
 
 /** Runs `activity ARGS…` to the end. */
-export function runCli(args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) {
+export function runCli(args: string[], options: CliOptions = {}) {
   return startCli(args, options).done;
 }
 

@@ -33,9 +33,9 @@ export function consumeCommand(): Command {
 }
 
 async function consume(flags: ConsumeFlags): Promise<void> {
-  const stream = await connectStream(flags.stream);
+  const connection = await connectStream(flags.stream);
   const store = await connectStore(flags.sink);
-  const { runner, landed } = startConsumer(stream, store, {
+  const { runner, landed } = startConsumer(connection, store, {
     batchSize: flags.batchSize,
     batchWindowMs: flags.batchWindow,
     consumerName: flags.consumer,
@@ -54,7 +54,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   } finally {
     progress?.stop();
     removeHandlers();
-    await stream.close();
+    await connection.stream.close();
     await store.close();
   }
   const summary = {

@@ -48,7 +48,7 @@ export function produceCommand(): Command {
 
 async function produce(flags: ProduceFlags): Promise<void> {
   if (flags.raw && flags.input === undefined) throw new ConfigError('--raw needs --input FILE or --input -');
-  const stream = await connectStream(flags.stream, flags.shards);
+  const { stream } = await connectStream(flags.stream, flags.shards);
   const producer = new BatchingProducer(stream);
   const stop = new AbortController();
   const removeHandlers = onShutdown(() => stop.abort());

@@ -48,7 +48,7 @@ export function runCommand(): Command {
 }
 
 async function run(flags: RunFlags): Promise<void> {
-  const stream = await connectStream(flags.stream, flags.shards);
+  const { stream } = await connectStream(flags.stream, flags.shards);
   // Checks the sink before any event is produced, so a bad sink fails at once.
   const store = await connectStore(flags.sink);
   await store.close();

@@ -19,7 +19,7 @@ export function streamCommand(): Command {
     .addOption(options.shards())
     .addOption(options.json())
     .action(async (flags: StreamFlags) => {
-      const stream = openStream(flags.stream, { createIfMissing: false });
+      const { stream } = openStream(flags.stream, { createIfMissing: false });
       try {
         print(await stream.create({ shards: flags.shards ?? DEFAULT_LOCAL_SHARDS }), flags.json);
       } finally {
@@ -32,7 +32,7 @@ export function streamCommand(): Command {
     .addOption(options.stream())
     .addOption(options.json())
     .action(async (flags: StreamFlags) => {
-      const stream = openStream(flags.stream, { createIfMissing: false });
+      const { stream } = openStream(flags.stream, { createIfMissing: false });
       try {
         print(await stream.describe(), flags.json);
       } finally {
@@ -44,7 +44,7 @@ export function streamCommand(): Command {
     .description('delete the stream and every record in it')
     .addOption(options.stream())
     .action(async (flags: StreamFlags) => {
-      const stream = openStream(flags.stream, { createIfMissing: false });
+      const { stream } = openStream(flags.stream, { createIfMissing: false });
       try {
         await stream.delete();
         process.stdout.write('deleted\n');

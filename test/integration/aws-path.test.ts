@@ -1,0 +1,93 @@
+import { gunzipSync } from 'node:zlib';
+import { CreateStreamCommand } from '@aws-sdk/client-kinesis';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonSummary, runCli } from '../support/cli.js';
+import { type Kinesalite, startKinesalite } from '../support/kinesalite.js';
+import {
+  type RunningS3rver,
+  S3RVER_ACCESS_KEY_ID,
+  S3RVER_SECRET_ACCESS_KEY,
+  startS3rver,
+} from '../support/s3rver.js';
+import { useTempDir } from '../support/temp.js';
+
+const tempDir = useTempDir();
+let kinesis: Kinesalite;
+let s3: RunningS3rver;
+
+beforeAll(async () => {
+  kinesis = await startKinesalite();
+  s3 = await startS3rver(['landing']);
+});
+afterAll(async () => {
+  await kinesis?.close();
+  await s3?.close();
+});
+
+/** The environment a user sets to point the CLI at these endpoints. */
+function awsEnv(): NodeJS.ProcessEnv {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: S3RVER_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: S3RVER_SECRET_ACCESS_KEY,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+  };
+}
+
+/** Every event line under s3://landing/PREFIX/events/, read with the SDK directly. */
+async function landedIds(prefix: string): Promise<string[]> {
+  const client = new S3Client({
+    region: 'us-east-1',
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3RVER_ACCESS_KEY_ID, secretAccessKey: S3RVER_SECRET_ACCESS_KEY },
+  });
+  const ids: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: 'landing', Prefix: `${prefix}/events/`, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) {
+      const body = await client.send(new GetObjectCommand({ Bucket: 'landing', Key: object.Key }));
+      const text = gunzipSync(
+        await (body.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+      ).toString();
+      for (const line of text.split('\n')) if (line) ids.push(JSON.parse(line).event_id);
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  client.destroy();
+  return ids;
+}
+
+describe('the AWS path on kinesalite and s3rver', () => {
+  it('activity run --stream kinesis://s --sink s3://landing/p lands 20,000 unique events', async () => {
+    await kinesis.client().send(new CreateStreamCommand({ StreamName: 's', ShardCount: 2 }));
+    const result = await runCli(
+      ['run', '--events', '20000', '--stream', 'kinesis://s', '--sink', 's3://landing/p', '--json'],
+      {
+        env: awsEnv(),
+        cwd: await tempDir(),
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(jsonSummary(result)).toMatchObject({ produced: 20000, landed: 20000, errors: 0 });
+    const ids = await landedIds('p');
+    expect(ids).toHaveLength(20000);
+    expect(new Set(ids).size).toBe(20000);
+  });
+
+  it('a missing Kinesis stream fails in one line that names it', async () => {
+    const missing = await runCli(['run', '--events', '10', '--stream', 'kinesis://nope', '--sink', './d'], {
+      env: awsEnv(),
+      cwd: await tempDir(),
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toContain('nope');
+  });
+});
