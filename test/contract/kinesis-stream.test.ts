@@ -15,6 +15,7 @@ import { StreamError } from '../../src/core/errors.js';
 import type { StreamRecord } from '../../src/core/ports.js';
 import { isRetriableRecordError, KinesisStream, toStreamError } from '../../src/stream/kinesis/index.js';
 import { type Kinesalite, startKinesalite, TEST_REGION } from '../support/kinesalite.js';
+import { rejection } from '../support/rejection.js';
 import { runStreamContract } from './stream-contract.js';
 
 let emulator: Kinesalite;
@@ -44,16 +45,6 @@ async function removeStream(name: string, ...handles: KinesisStream[]): Promise<
   } finally {
     await Promise.all([admin, ...handles].map((handle) => handle.close()));
   }
-}
-
-/** The error a promise rejects with; fails the test when it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<StreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StreamError);
-  return error as StreamError;
 }
 
 runStreamContract('kinesis (kinesalite)', async () => {

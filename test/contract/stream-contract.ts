@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StreamError } from '../../src/core/errors.js';
 import {
   MAX_PARTITION_KEY_LENGTH,
   MAX_PUT_BYTES,
@@ -16,6 +15,7 @@ import type {
   StreamRecord,
   StreamWriter,
 } from '../../src/core/ports.js';
+import { rejection } from '../support/rejection.js';
 
 /** A fresh, empty stream of `shardCount` shards, with `writer` and `reader` connected. */
 export interface StreamUnderTest {
@@ -42,16 +42,6 @@ function text(data: Uint8Array): string {
 /** The 128-bit hash key Kinesis routes a partition key by. */
 function hashKeyOf(partitionKey: string): bigint {
   return BigInt(`0x${createHash('md5').update(partitionKey, 'utf8').digest('hex')}`);
-}
-
-/** The error a promise rejects with; fails the test when it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<StreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StreamError);
-  return error as StreamError;
 }
 
 /**

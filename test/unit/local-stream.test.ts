@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, StreamError } from '../../src/core/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 import type { StreamRecord } from '../../src/core/ports.js';
 import { evenHashKeyRanges } from '../../src/stream/local/hash-keys.js';
 import {
@@ -14,6 +14,7 @@ import {
   type LocalStreamOptions,
   openLocalStream,
 } from '../../src/stream/local/index.js';
+import { rejection } from '../support/rejection.js';
 import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
@@ -49,15 +50,6 @@ async function readShard(stream: LocalStream, shardId: string): Promise<StreamRe
 
 async function texts(stream: LocalStream, shardId = 'shardId-000000000000'): Promise<string[]> {
   return (await readShard(stream, shardId)).map((r) => Buffer.from(r.data).toString());
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StreamError);
-  return error as StreamError;
 }
 
 describe('hash-key ranges', () => {
