@@ -1,6 +1,7 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { describeError, isRetriable } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
+import { compareSequenceNumbers } from '../core/sequence-numbers.js';
 import { parseEventRecord, positionEventId } from '../event/index.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import {
@@ -80,7 +81,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       const shardId = shardIdOf(record.eventID);
       const { sequenceNumber, partitionKey } = record.kinesis;
       const first = firstOfShard.get(shardId);
-      if (first === undefined || BigInt(sequenceNumber) < BigInt(first))
+      if (first === undefined || compareSequenceNumbers(sequenceNumber, first) < 0)
         firstOfShard.set(shardId, sequenceNumber);
       const arrivalMs = Math.round(record.kinesis.approximateArrivalTimestamp * 1000);
       const bytes = Buffer.from(record.kinesis.data, 'base64');

@@ -180,3 +180,18 @@ describe('the consumer handler', () => {
     expect(landed.events.length + landed.errors.length).toBe(expected);
   });
 });
+
+describe('compareSequenceNumbers', () => {
+  it('orders Kinesis and embedded-log sequence numbers numerically without parsing them', async () => {
+    const { compareSequenceNumbers } = await import('../../src/core/sequence-numbers.js');
+    const kinesis = ['49590338271490256608559692538361571095921575989136588898', '9', '10', '110'];
+    const local = ['00000000000000000011', '00000000000000000002', '00000000000000000010'];
+    expect([...kinesis].sort(compareSequenceNumbers)).toEqual(
+      [...kinesis].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)),
+    );
+    expect([...local].sort(compareSequenceNumbers)).toEqual(
+      [...local].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)),
+    );
+    expect(compareSequenceNumbers('7', '7')).toBe(0);
+  });
+});

@@ -2,6 +2,7 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { ConfigError, describeError } from '../../core/errors.js';
 import { MAX_BATCH_SIZE, MAX_BATCH_WINDOW_MS, MAX_INVOKE_PAYLOAD_BYTES } from '../../core/limits.js';
 import type { CheckpointStore, StartPosition, StreamReader } from '../../core/ports.js';
+import { compareSequenceNumbers } from '../../core/sequence-numbers.js';
 import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
 import type { ActivityHandler } from '../handler.js';
 import type { ErrorReason } from '../landing.js';
@@ -196,10 +197,13 @@ export class EventSourceRunner {
       const item = pending[0] as PendingBatch;
       if (this.#o.maximumRecordAgeMs >= 0) {
         const oldest = this.#o.now() - this.#o.maximumRecordAgeMs;
-        const expired = item.records.filter((r) => r.kinesis.approximateArrivalTimestamp * 1000 < oldest);
+        const expired: KinesisStreamRecord[] = [];
+        const fresh: KinesisStreamRecord[] = [];
+        for (const r of item.records)
+          (r.kinesis.approximateArrivalTimestamp * 1000 < oldest ? expired : fresh).push(r);
         if (expired.length > 0) {
           await this.#toDestination(expired, 'record_expired', `older than ${this.#o.maximumRecordAgeMs} ms`);
-          item.records = item.records.filter((r) => !expired.includes(r));
+          item.records = fresh;
           if (item.records.length === 0) {
             await this.#checkpoint(progress, expired.at(-1) as KinesisStreamRecord);
             pending.shift();
@@ -304,14 +308,13 @@ function lowestFailure(
   failures: readonly { itemIdentifier: string }[],
 ): number | undefined {
   if (failures.length === 0) return undefined;
-  let lowest: bigint | undefined;
+  let lowest: string | undefined;
   for (const { itemIdentifier } of failures) {
     // Lambda treats an empty or unknown identifier as a failure of the whole batch.
     if (!/^[0-9]+$/.test(itemIdentifier ?? '')) return 0;
-    const seq = BigInt(itemIdentifier);
-    if (lowest === undefined || seq < lowest) lowest = seq;
+    if (lowest === undefined || compareSequenceNumbers(itemIdentifier, lowest) < 0) lowest = itemIdentifier;
   }
-  const index = records.findIndex((r) => BigInt(r.kinesis.sequenceNumber) === lowest);
+  const index = records.findIndex((r) => r.kinesis.sequenceNumber === lowest);
   return index === -1 ? 0 : index;
 }
 
