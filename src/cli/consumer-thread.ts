@@ -13,8 +13,8 @@ export interface ConsumerThreadData {
   batchSize: number;
   batchWindowMs: number;
   consumerName: string;
-  /** The shards this thread reads; the threads of one run split the stream's shards. */
-  shardIds: string[];
+  /** The slice of the shards this thread reads (by shard number); the threads of one run split the stream. */
+  shardSlice: { index: number; count: number };
 }
 
 /** Messages between the two threads. */
@@ -89,14 +89,16 @@ export class ConsumerThreads {
   readonly #threads: ConsumerThread[];
 
   constructor(
-    data: Omit<ConsumerThreadData, 'shardIds'>,
-    shardIds: readonly string[],
+    data: Omit<ConsumerThreadData, 'shardSlice'>,
+    openShards: number,
     threads: number,
     warn: (message: string) => void,
   ) {
-    const count = Math.max(1, Math.min(threads, shardIds.length));
-    const split = Array.from({ length: count }, (_, t) => shardIds.filter((_, i) => i % count === t));
-    this.#threads = split.map((owned) => new ConsumerThread({ ...data, shardIds: owned }, warn));
+    const count = Math.max(1, Math.min(threads, openShards));
+    this.#threads = Array.from(
+      { length: count },
+      (_, index) => new ConsumerThread({ ...data, shardSlice: { index, count } }, warn),
+    );
     this.done = Promise.all(this.#threads.map((t) => t.done)).then(() => undefined);
   }
 

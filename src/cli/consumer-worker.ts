@@ -16,7 +16,7 @@ try {
     batchSize: data.batchSize,
     batchWindowMs: data.batchWindowMs,
     consumerName: data.consumerName,
-    shardIds: data.shardIds,
+    shardSlice: data.shardSlice,
     warn: (message) => post({ type: 'warn', message }),
   });
   port.on('message', (message: ToConsumer) => {

@@ -10,6 +10,7 @@ import {
   type SinkLocation,
   type StreamLocation,
 } from '../core/locations.js';
+import { parseTime } from '../event/index.js';
 
 /**
  * Every flag the commands share, defined once: its description and default show in `--help`, and
@@ -36,6 +37,26 @@ function positiveNumber(name: string, max: number) {
 }
 
 const CONSUMER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+const DURATION = /^([0-9]+(?:\.[0-9]+)?)(s|m|h|d)$/;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A time to replay from: ISO 8601, epoch seconds or milliseconds, or a duration ago (`15m`, `2h`, `7d`). */
+export function parseFromTime(raw: string, now = Date.now()): Date {
+  const text = raw.trim();
+  const duration = DURATION.exec(text);
+  const ms =
+    duration === null
+      ? parseTime(text)
+      : now - Number(duration[1]) * UNIT_MS[duration[2] as keyof typeof UNIT_MS];
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+    throw new ConfigError(
+      `--from must be an ISO 8601 time, epoch seconds or milliseconds, or a duration ago such as 15m, 2h or 7d (given "${raw}")`,
+    );
+  }
+  if (ms > now) throw new ConfigError(`--from must not be in the future (given "${raw}")`);
+  return new Date(ms);
+}
 
 function option<T>(
   flags: string,
@@ -93,6 +114,12 @@ export const options = {
       'longest a record waits for its batch to fill, in milliseconds',
       integer('batch window', 0, MAX_BATCH_WINDOW_MS),
       String(DEFAULT_BATCH_WINDOW_MS),
+    ),
+  from: () =>
+    option(
+      '--from <time>',
+      'replay: start every shard at this time (AT_TIMESTAMP), ignoring the checkpoints; ISO 8601, epoch seconds or milliseconds, or a duration ago (15m, 2h, 7d)',
+      (raw) => parseFromTime(raw),
     ),
   consumer: () =>
     option(

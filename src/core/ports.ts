@@ -63,11 +63,21 @@ export interface GetRecordsResult {
   millisBehindLatest: number;
 }
 
+/** How often a consumer may read one shard: Kinesis allows 5 `GetRecords` calls a second per shard. */
+export interface ReadPacing {
+  /** The least time between two reads of one shard, in milliseconds. */
+  minReadIntervalMs: number;
+  /** How long to wait before reading again a shard that is caught up, in milliseconds. */
+  idlePollMs: number;
+}
+
 /** Reads records from a stream, like Kinesis `ListShards`/`GetShardIterator`/`GetRecords`. */
 export interface StreamReader {
   connect(): Promise<void>;
   /** The stream's ARN (or a local stand-in), used as `eventSourceARN`. */
   readonly streamArn: string;
+  /** Read limits of the service; none (read as fast as wanted) when absent. */
+  readonly pacing?: ReadPacing;
   listShards(): Promise<ShardDescription[]>;
   getShardIterator(shardId: string, position: StartPosition): Promise<string>;
   getRecords(shardIterator: string, limit: number): Promise<GetRecordsResult>;

@@ -1,11 +1,10 @@
-import { gunzipSync } from 'node:zlib';
 import { CreateStreamCommand } from '@aws-sdk/client-kinesis';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli } from '../support/cli.js';
 import { type Kinesalite, startKinesalite } from '../support/kinesalite.js';
 import {
   type RunningS3rver,
+  readS3EventIds,
   S3RVER_ACCESS_KEY_ID,
   S3RVER_SECRET_ACCESS_KEY,
   startS3rver,
@@ -37,33 +36,6 @@ function awsEnv(): NodeJS.ProcessEnv {
   };
 }
 
-/** Every event line under s3://landing/PREFIX/events/, read with the SDK directly. */
-async function landedIds(prefix: string): Promise<string[]> {
-  const client = new S3Client({
-    region: 'us-east-1',
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: S3RVER_ACCESS_KEY_ID, secretAccessKey: S3RVER_SECRET_ACCESS_KEY },
-  });
-  const ids: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: 'landing', Prefix: `${prefix}/events/`, ContinuationToken: token }),
-    );
-    for (const object of page.Contents ?? []) {
-      const body = await client.send(new GetObjectCommand({ Bucket: 'landing', Key: object.Key }));
-      const text = gunzipSync(
-        await (body.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
-      ).toString();
-      for (const line of text.split('\n')) if (line) ids.push(JSON.parse(line).event_id);
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  client.destroy();
-  return ids;
-}
-
 describe('the AWS path on kinesalite and s3rver', () => {
   it('activity run --stream kinesis://s --sink s3://landing/p lands 20,000 unique events', async () => {
     await kinesis.client().send(new CreateStreamCommand({ StreamName: 's', ShardCount: 2 }));
@@ -76,7 +48,7 @@ describe('the AWS path on kinesalite and s3rver', () => {
     );
     expect(result.code, result.stderr).toBe(0);
     expect(jsonSummary(result)).toMatchObject({ produced: 20000, landed: 20000, errors: 0 });
-    const ids = await landedIds('p');
+    const ids = await readS3EventIds(s3.endpoint, 'landing', 'p');
     expect(ids).toHaveLength(20000);
     expect(new Set(ids).size).toBe(20000);
   });

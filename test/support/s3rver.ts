@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { vi } from 'vitest';
 
 /** The credentials s3rver accepts: it checks the access key id against its one dummy account. */
@@ -27,8 +29,15 @@ type S3rverConstructor = new (options: {
 export interface RunningS3rver {
   /** `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_S3`. */
   endpoint: string;
-  /** Stops the server (dropping open connections) and removes its directory; safe to call twice. */
-  close(): Promise<void>;
+  port: number;
+  /** Where it keeps its objects. */
+  directory: string;
+  /**
+   * Stops the server (dropping open connections) and removes its directory unless `keepObjects`
+   * (to start it again on the same port and directory: a store that goes away and comes back);
+   * safe to call twice.
+   */
+  close(options?: { keepObjects?: boolean }): Promise<void>;
 }
 
 const PATCHED = Symbol.for('activity-pipeline.s3rver-des-patch');
@@ -63,14 +72,20 @@ function allowSingleDesForS3rver(): void {
   target[PATCHED] = true;
 }
 
-/** Starts s3rver in this process on 127.0.0.1 and a free port, in a fresh directory, with `buckets`. */
-export async function startS3rver(buckets: readonly string[]): Promise<RunningS3rver> {
+/**
+ * Starts s3rver in this process on 127.0.0.1 and a free port (or `at.port`), in a fresh directory
+ * (or `at.directory`), with `buckets`.
+ */
+export async function startS3rver(
+  buckets: readonly string[],
+  at: { port?: number; directory?: string } = {},
+): Promise<RunningS3rver> {
   allowSingleDesForS3rver();
   const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
-  const directory = await mkdtemp(path.join(tmpdir(), 'activity-s3rver-'));
+  const directory = at.directory ?? (await mkdtemp(path.join(tmpdir(), 'activity-s3rver-')));
   const server = new S3rver({
     address: '127.0.0.1',
-    port: 0,
+    port: at.port ?? 0,
     directory,
     silent: true,
     configureBuckets: buckets.map((name) => ({ name })),
@@ -79,13 +94,15 @@ export async function startS3rver(buckets: readonly string[]): Promise<RunningS3
   let closed = false;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    async close() {
+    port,
+    directory,
+    async close(options = {}) {
       if (closed) return;
       closed = true;
       const stopped = server.close();
       server.httpServer?.closeAllConnections();
       await stopped;
-      await rm(directory, { recursive: true, force: true });
+      if (!options.keepObjects) await rm(directory, { recursive: true, force: true });
     },
   };
 }
@@ -113,4 +130,31 @@ export function stubS3Environment(endpoint: string): void {
   ]) {
     vi.stubEnv(name, undefined);
   }
+}
+
+/** The event_id of every event line under s3://BUCKET/PREFIX/events/ on s3rver, read with the SDK directly. */
+export async function readS3EventIds(endpoint: string, bucket: string, prefix: string): Promise<string[]> {
+  const client = new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3RVER_ACCESS_KEY_ID, secretAccessKey: S3RVER_SECRET_ACCESS_KEY },
+  });
+  const ids: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/events/`, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) {
+      const body = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
+      const text = gunzipSync(
+        await (body.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+      ).toString();
+      for (const line of text.split('\n')) if (line) ids.push(JSON.parse(line).event_id);
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  client.destroy();
+  return ids;
 }

@@ -9,6 +9,8 @@ import {
   errorsDestination,
   type RunnerOptions,
 } from '../../src/consumer/index.js';
+import { StreamError } from '../../src/core/errors.js';
+import type { StartPosition, StreamReader } from '../../src/core/ports.js';
 import { DirectoryStore } from '../../src/sink/index.js';
 import { type LocalStream, openLocalStream } from '../../src/stream/index.js';
 import { readLanded } from '../support/landed.js';
@@ -38,6 +40,19 @@ async function setup(count: number, shards = 2) {
   for (let i = 0; i < records.length; i += 500) await stream.putRecords(records.slice(i, i + 500));
   const handler = createHandler({ store, warn: quiet });
   return { stream, store, sink, handler, ids: records.map((_, i) => `e${i}`) };
+}
+
+/** The stream as a reader, with some calls replaced (to count them or to inject faults it never has). */
+function wrapReader(stream: LocalStream, replace: Partial<StreamReader>): StreamReader {
+  return {
+    connect: () => stream.connect(),
+    close: () => stream.close(),
+    streamArn: stream.streamArn,
+    listShards: () => stream.listShards(),
+    getShardIterator: (shardId, position) => stream.getShardIterator(shardId, position),
+    getRecords: (iterator, limit) => stream.getRecords(iterator, limit),
+    ...replace,
+  };
 }
 
 function runner(
@@ -171,6 +186,74 @@ describe('the event-source runner', () => {
     expect(checkpointsWhileDown).toEqual([undefined, undefined]);
     const landed = (await readLanded(sink)).events.map((e) => e.event_id);
     expect([...landed].sort()).toEqual([...ids].sort());
+    await stream.close();
+  });
+
+  it('renews a shard iterator before it expires, from the last record read', async () => {
+    // Prepare: a clock on which each batch takes 4.5 minutes to land, so an iterator gets near
+    // Kinesis' 5 between two reads.
+    const { stream, store, sink, handler, ids } = await setup(300, 1);
+    let offset = 0;
+    const slow: ActivityHandler = (event) => {
+      offset += 270_000;
+      return handler(event);
+    };
+    const positions: StartPosition[] = [];
+    const reader = wrapReader(stream, {
+      getShardIterator: (shardId, position) => {
+        positions.push(position);
+        return stream.getShardIterator(shardId, position);
+      },
+    });
+    // Act
+    await runner(stream, store, slow, { reader, batchSize: 100, now: () => Date.now() + offset }).run({
+      untilIdle: true,
+    });
+    // Assess: renewed after the first read, after the last sequence number read; all landed once.
+    expect(positions[0]).toEqual({ type: 'TRIM_HORIZON' });
+    expect(positions.length).toBeGreaterThan(2);
+    expect(positions.slice(1).every((p) => p.type === 'AFTER_SEQUENCE_NUMBER')).toBe(true);
+    const landed = (await readLanded(sink)).events.map((e) => e.event_id);
+    expect([...landed].sort()).toEqual([...ids].sort());
+    await stream.close();
+  });
+
+  it('backs off while reads are throttled, gets a new iterator when one expired, and lands everything once', async () => {
+    const { stream, store, sink, handler, ids } = await setup(400, 1);
+    const faults = ['throttled', 'throttled', 'throttled', 'iterator_expired'];
+    let iterators = 0;
+    const warnings: string[] = [];
+    const reader = wrapReader(stream, {
+      getShardIterator: (shardId, position) => {
+        iterators++;
+        return stream.getShardIterator(shardId, position);
+      },
+      getRecords: (iterator, limit) => {
+        const fault = faults.shift();
+        if (fault !== undefined)
+          return Promise.reject(new StreamError(fault, `injected ${fault}`, { retriable: true }));
+        return stream.getRecords(iterator, limit);
+      },
+    });
+    await runner(stream, store, handler, { reader, batchSize: 100, warn: (m) => warnings.push(m) }).run({
+      untilIdle: true,
+    });
+    expect(faults).toEqual([]);
+    expect(iterators).toBe(2);
+    expect(warnings.filter((w) => w.includes('injected throttled'))).toHaveLength(3);
+    const landed = (await readLanded(sink)).events.map((e) => e.event_id);
+    expect([...landed].sort()).toEqual([...ids].sort());
+    await stream.close();
+  });
+
+  it('fails the run on a read error that will not pass, naming it', async () => {
+    const { stream, store, handler } = await setup(10, 1);
+    const reader = wrapReader(stream, {
+      getRecords: () => Promise.reject(new StreamError('access_denied', 'GetRecords was refused')),
+    });
+    await expect(runner(stream, store, handler, { reader }).run({ untilIdle: true })).rejects.toThrow(
+      'GetRecords was refused',
+    );
     await stream.close();
   });
 

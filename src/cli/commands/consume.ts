@@ -12,6 +12,7 @@ interface ConsumeFlags {
   batchSize: number;
   batchWindow: number;
   consumer: string;
+  from?: Date;
   json?: boolean;
 }
 
@@ -24,10 +25,14 @@ export function consumeCommand(): Command {
     .addOption(options.batchSize())
     .addOption(options.batchWindow())
     .addOption(options.consumer())
+    .addOption(options.from())
     .addOption(options.json())
     .addHelpText(
       'after',
-      '\nCheckpoints move only after a batch has landed: stop it at any moment (even kill -9) and start it\nagain, and every event lands exactly once. Ctrl-C finishes the batch in hand and exits.',
+      '\nCheckpoints move only after a batch has landed: stop it at any moment (even kill -9) and start it\nagain, and every event lands exactly once. Ctrl-C finishes the batch in hand and exits.\n\n' +
+        '--from replays the stream from a time (within its retention) and moves the checkpoints on from\n' +
+        'there. Events already landed are landed again under other object names: replay into a fresh\n' +
+        '--sink, or count on `event_id` to remove the duplicates when querying.',
     )
     .action((flags: ConsumeFlags) => consume(flags));
 }
@@ -39,6 +44,9 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     batchSize: flags.batchSize,
     batchWindowMs: flags.batchWindow,
     consumerName: flags.consumer,
+    ...(flags.from === undefined
+      ? {}
+      : { startingPosition: { type: 'AT_TIMESTAMP', timestamp: flags.from }, ignoreCheckpoints: true }),
   });
   const removeHandlers = onShutdown(() => runner.stop());
   const started = performance.now();

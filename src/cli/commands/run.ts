@@ -53,7 +53,9 @@ async function run(flags: RunFlags): Promise<void> {
   const store = await connectStore(flags.sink);
   await store.close();
   const producer = new BatchingProducer(stream);
-  const shardIds = (await stream.listShards()).map((s) => s.shardId);
+  const openShards = (await stream.listShards()).filter(
+    (s) => s.sequenceNumberRange.endingSequenceNumber === undefined,
+  ).length;
   const consumer = new ConsumerThreads(
     {
       stream: flags.stream,
@@ -62,7 +64,7 @@ async function run(flags: RunFlags): Promise<void> {
       batchWindowMs: flags.batchWindow,
       consumerName: flags.consumer,
     },
-    shardIds,
+    openShards,
     CONSUMER_THREADS,
     (message) => process.stderr.write(`\nactivity: ${message}\n`),
   );

@@ -1,7 +1,13 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { ConfigError, describeError } from '../../core/errors.js';
+import { ConfigError, describeError, isRetriable, PipelineError } from '../../core/errors.js';
 import { MAX_BATCH_SIZE, MAX_BATCH_WINDOW_MS, MAX_INVOKE_PAYLOAD_BYTES } from '../../core/limits.js';
-import type { CheckpointStore, StartPosition, StreamReader } from '../../core/ports.js';
+import type {
+  CheckpointStore,
+  GetRecordsResult,
+  ShardDescription,
+  StartPosition,
+  StreamReader,
+} from '../../core/ports.js';
 import { compareSequenceNumbers } from '../../core/sequence-numbers.js';
 import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
 import type { ActivityHandler } from '../handler.js';
@@ -31,15 +37,24 @@ export interface RunnerOptions {
   batchWindowMs?: number;
   /** Where a shard with no checkpoint starts. */
   startingPosition?: StartPosition;
+  /** Start every shard at `startingPosition` even where a checkpoint exists (a replay). */
+  ignoreCheckpoints?: boolean;
   bisectOnError?: boolean;
   /** -1 retries until the batch succeeds (Lambda's default for Kinesis). */
   maximumRetryAttempts?: number;
   /** -1 keeps records however old they are (Lambda's default). */
   maximumRecordAgeMs?: number;
-  /** Read only these shards (several runners can split a stream); all shards when absent. */
+  /** Read only these shards; all shards when absent. */
   shardIds?: readonly string[];
-  /** How long to wait before reading again a shard that is caught up. */
+  /**
+   * Read only slice `index` of `count` (by shard number), so that several runners split a stream and
+   * the shards a reshard creates later are split too.
+   */
+  shardSlice?: { index: number; count: number };
+  /** How long to wait before reading again a shard that is caught up (default: the reader's pacing). */
   pollIntervalMs?: number;
+  /** How often to look for shards created by a reshard. */
+  shardDiscoveryMs?: number;
   retryBackoff?: BackoffOptions;
   awsRegion?: string;
   now?: () => number;
@@ -52,6 +67,10 @@ export interface ShardProgress {
   checkpoint?: string;
   /** Set while the shard's batch is being retried after a failure. */
   retrying?: string;
+  /** Set while the shard waits for its parents (after a reshard) to be read to their end. */
+  waitingForParents?: boolean;
+  /** Set once a closed shard has been read to its end and all it held has landed. */
+  ended?: boolean;
 }
 
 export interface RunnerStats {
@@ -67,44 +86,75 @@ interface PendingBatch {
   attempts: number;
 }
 
+/** The checkpoint of a closed shard that has been read to its end (the KCL's name for it). */
+export const SHARD_END = 'SHARD_END';
+/** Kinesis shard iterators expire 5 minutes after they are issued: renew them well before. */
+export const ITERATOR_RENEW_MS = 4 * 60_000;
+/** Lambda looks for new shards about once a minute; a local runner can afford to look more often. */
+const DEFAULT_SHARD_DISCOVERY_MS = 10_000;
+const LOCAL_POLL_MS = 100;
+
+type ResolvedOptions = Required<
+  Omit<RunnerOptions, 'startingPosition' | 'shardIds' | 'shardSlice' | 'pollIntervalMs'>
+> & {
+  startingPosition: StartPosition;
+  pollIntervalMs: number;
+  owns: (shardId: string) => boolean;
+};
+
 /**
  * Drives the consumer handler from a stream the way an AWS Lambda event source mapping does: one
  * batch in flight per shard; a batch goes when it holds `batchSize` records, reaches Lambda's payload
  * limit, or its first record has waited `batchWindowMs`; the checkpoint moves only after success;
  * `batchItemFailures` resume from the lowest failed sequence number; a thrown error bisects the
  * batch; after `maximumRetryAttempts` or `maximumRecordAgeMs` records go to the failure destination.
+ *
+ * After a reshard, a child shard is read only once its parents have been read to their end (their
+ * checkpoint is `SHARD_END`), so one user's events stay in order across the split or merge. Shards a
+ * reshard creates are found by listing the shards again when a shard ends and every
+ * `shardDiscoveryMs`. Reads keep to the reader's pacing, back off when throttled, and renew shard
+ * iterators before they expire.
  */
 export class EventSourceRunner {
-  readonly #o: Required<Omit<RunnerOptions, 'startingPosition' | 'shardIds'>> & {
-    startingPosition: StartPosition;
-    shardIds?: readonly string[];
-  };
+  readonly #o: ResolvedOptions;
   #draining = false;
   #stopped = false;
   readonly #stopController = new AbortController();
   readonly #stats: RunnerStats = { records: 0, batches: 0, retries: 0, failedToDestination: 0, shards: [] };
+  /** The latest listing, by shard id. */
+  #known = new Map<string, ShardDescription>();
+  /** Shard ids seen in the first listing: a shard found later is a reshard's child. */
+  #initial: Set<string> | undefined;
+  /** Shards this runner has read to their end. */
+  readonly #ended = new Set<string>();
+  /** Wakes the discovery loop early (a shard ended, or the runner is draining or stopping). */
+  #wake: () => void = () => undefined;
 
   constructor(options: RunnerOptions) {
+    const { shardIds, shardSlice, ...rest } = stripUndefined(options);
+    validateRunnerOptions(options);
     this.#o = {
       consumerName: DEFAULT_CONSUMER_NAME,
       batchSize: DEFAULT_BATCH_SIZE,
       batchWindowMs: DEFAULT_BATCH_WINDOW_MS,
       startingPosition: { type: 'TRIM_HORIZON' },
+      ignoreCheckpoints: false,
       bisectOnError: true,
       maximumRetryAttempts: -1,
       maximumRecordAgeMs: -1,
-      pollIntervalMs: 100,
+      pollIntervalMs: options.reader.pacing?.idlePollMs ?? LOCAL_POLL_MS,
+      shardDiscoveryMs: DEFAULT_SHARD_DISCOVERY_MS,
       retryBackoff: { baseMs: 200, maxMs: 30_000 },
       awsRegion: 'local',
       now: Date.now,
       warn: (message: string) => console.warn(message),
-      ...stripUndefined(options),
+      ...rest,
       reader: options.reader,
       checkpoints: options.checkpoints,
       handler: options.handler,
       onFailure: options.onFailure,
+      owns: shardFilter(shardIds, shardSlice),
     };
-    validateRunnerOptions(this.#o);
   }
 
   get stats(): Readonly<RunnerStats> {
@@ -117,62 +167,122 @@ export class EventSourceRunner {
    */
   async run(options: { untilIdle?: boolean } = {}): Promise<RunnerStats> {
     if (options.untilIdle) this.#draining = true;
-    const owned = this.#o.shardIds;
-    const shards = (await this.#o.reader.listShards()).filter(
-      (s) => owned === undefined || owned.includes(s.shardId),
-    );
-    this.#stats.shards = shards.map((s) => ({ shardId: s.shardId, millisBehindLatest: 0 }));
-    await Promise.all(this.#stats.shards.map((progress) => this.#runShard(progress)));
+    const running = new Map<string, Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    const start = (shard: ShardDescription) => {
+      const task = this.#runShard(shard)
+        .catch((error: unknown) => {
+          failure ??= { error };
+          this.stop();
+        })
+        .finally(() => {
+          running.delete(shard.shardId);
+          this.#wake();
+        });
+      running.set(shard.shardId, task);
+    };
+    const started = new Set<string>();
+
+    while (!this.#stopped) {
+      const shards = await this.#listShards();
+      if (shards === undefined) break;
+      let startedNow = 0;
+      for (const shard of shards) {
+        const id = shard.shardId;
+        if (!this.#o.owns(id) || this.#ended.has(id) || running.has(id)) continue;
+        // A shard is started once; a closed one is started again if it stopped before its end
+        // (it closed while the runner drained), since its children wait for that end.
+        if (started.has(id) && !(this.#draining && isClosed(shard))) continue;
+        started.add(id);
+        start(shard);
+        startedNow++;
+      }
+      if (running.size === 0 && this.#draining && startedNow === 0) break;
+      // While draining, look again only once every shard has stopped; otherwise every few seconds.
+      if (this.#draining) {
+        while (running.size > 0 && !this.#stopped) await this.#nextWake();
+      } else {
+        await Promise.race([this.#nextWake(), this.#pause(this.#o.shardDiscoveryMs)]);
+      }
+    }
+    await Promise.allSettled(running.values());
+    if (failure !== undefined) throw failure.error;
     return this.#stats;
   }
 
   /** Lands everything readable now, then lets `run` resolve once every shard is caught up. */
   drain(): void {
     this.#draining = true;
+    this.#wake();
   }
 
   /** Stops reading at once; a batch being handled finishes. Unlanded records are read again next time. */
   stop(): void {
     this.#stopped = true;
     this.#stopController.abort(new Error('runner stopped'));
+    this.#wake();
   }
 
-  async #runShard(progress: ShardProgress): Promise<void> {
-    const { reader, checkpoints, consumerName, batchSize, batchWindowMs, pollIntervalMs, now } = this.#o;
-    const { shardId } = progress;
-    const checkpoint = await checkpoints.load(consumerName, shardId);
-    if (checkpoint !== undefined) progress.checkpoint = checkpoint;
-    let iterator: string | undefined = await reader.getShardIterator(
-      shardId,
-      checkpoint === undefined
-        ? this.#o.startingPosition
-        : { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: checkpoint },
-    );
+  /** The stream's shards, retrying while the listing fails for a passing reason; undefined once stopped. */
+  async #listShards(): Promise<ShardDescription[] | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const shards = await this.#o.reader.listShards();
+        this.#known = new Map(shards.map((s) => [s.shardId, s]));
+        this.#initial ??= new Set(this.#known.keys());
+        return shards;
+      } catch (error) {
+        if (!isRetriable(error)) throw error;
+        const delay = backoffDelay(attempt, this.#o.retryBackoff);
+        this.#o.warn(`could not list the shards (${describeError(error)}); retry in ${delay} ms`);
+        if (!(await this.#pause(delay))) return undefined;
+      }
+    }
+  }
+
+  async #runShard(shard: ShardDescription): Promise<void> {
+    const { checkpoints, consumerName, batchSize, batchWindowMs, pollIntervalMs, now } = this.#o;
+    const { shardId } = shard;
+    let progress = this.#stats.shards.find((p) => p.shardId === shardId);
+    if (progress === undefined) {
+      progress = { shardId, millisBehindLatest: 0 };
+      this.#stats.shards.push(progress);
+    }
+    const saved = this.#o.ignoreCheckpoints ? undefined : await checkpoints.load(consumerName, shardId);
+    if (saved === SHARD_END) {
+      this.#markEnded(progress);
+      return;
+    }
+    if (saved !== undefined) progress.checkpoint = saved;
+    if (!(await this.#waitForParents(shard, progress))) return;
+
+    const cursor = new ShardCursor(this.#o, shardId, this.#startOf(shard, saved), () => this.#stopped);
+    const closed = () => isClosed(this.#known.get(shardId) ?? shard);
     let buffer: KinesisStreamRecord[] = [];
     let bufferBytes = 0;
     let firstBufferedAt = 0;
 
     while (!this.#stopped) {
-      let caughtUp = iterator === undefined;
+      let caughtUp = cursor.ended;
       const drainingBeforeRead = this.#draining;
-      if (iterator !== undefined && buffer.length < batchSize && bufferBytes < MAX_INVOKE_PAYLOAD_BYTES) {
-        const result = await reader.getRecords(iterator, batchSize - buffer.length);
-        iterator = result.nextShardIterator;
-        progress.millisBehindLatest = result.millisBehindLatest;
-        caughtUp = result.records.length === 0 || result.millisBehindLatest === 0;
-        if (result.records.length > 0 && buffer.length === 0) firstBufferedAt = now();
-        for (const record of result.records) {
-          const lambdaRecord = toLambdaRecord(record, shardId, reader.streamArn, this.#o.awsRegion);
-          buffer.push(lambdaRecord);
-          bufferBytes += recordPayloadBytes(lambdaRecord);
+      if (!cursor.ended && buffer.length < batchSize && bufferBytes < MAX_INVOKE_PAYLOAD_BYTES) {
+        const result = await cursor.read(batchSize - buffer.length, this.#stopController.signal);
+        if (result !== undefined) {
+          progress.millisBehindLatest = result.millisBehindLatest;
+          caughtUp = result.records.length === 0 || result.millisBehindLatest === 0;
+          if (result.records.length > 0 && buffer.length === 0) firstBufferedAt = now();
+          for (const record of result.records) {
+            const lambdaRecord = toLambdaRecord(record, shardId, this.#o.reader.streamArn, this.#o.awsRegion);
+            buffer.push(lambdaRecord);
+            bufferBytes += recordPayloadBytes(lambdaRecord);
+          }
         }
       }
+      // A closed shard is finite: while draining it is read to its end, which its children wait for.
+      const idle = caughtUp && drainingBeforeRead && !closed();
       const windowDone = now() - firstBufferedAt >= batchWindowMs;
       const full = buffer.length >= batchSize || bufferBytes >= MAX_INVOKE_PAYLOAD_BYTES;
-      if (
-        buffer.length > 0 &&
-        (full || windowDone || (caughtUp && (drainingBeforeRead || iterator === undefined)))
-      ) {
+      if (buffer.length > 0 && (full || windowDone || idle || cursor.ended)) {
         const batch = takeBatch(buffer, batchSize);
         buffer = buffer.slice(batch.length);
         bufferBytes = buffer.reduce((sum, r) => sum + recordPayloadBytes(r), 0);
@@ -180,15 +290,61 @@ export class EventSourceRunner {
         await this.#process(progress, batch);
         continue;
       }
-      if (buffer.length === 0 && (iterator === undefined || (caughtUp && drainingBeforeRead))) return;
+      if (buffer.length === 0 && cursor.ended) {
+        await checkpoints.save(consumerName, shardId, SHARD_END);
+        this.#markEnded(progress);
+        return;
+      }
+      if (buffer.length === 0 && idle) return;
       if (caughtUp) {
         const wait =
           buffer.length > 0
             ? Math.min(pollIntervalMs, batchWindowMs - (now() - firstBufferedAt))
             : pollIntervalMs;
-        await sleep(Math.max(1, wait), this.#stopController.signal).catch(() => undefined);
+        await this.#pause(Math.max(1, wait));
       }
     }
+  }
+
+  /** Where a shard starts: after its checkpoint, else the starting position (a reshard's child: its start). */
+  #startOf(shard: ShardDescription, saved: string | undefined): StartPosition {
+    if (saved !== undefined) return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: saved };
+    const position = this.#o.startingPosition;
+    // Every record of a child created after the runner started is new: LATEST would skip them.
+    if (position.type === 'LATEST' && !this.#initial?.has(shard.shardId)) return { type: 'TRIM_HORIZON' };
+    return position;
+  }
+
+  /** Waits until the shard's parents (still listed) have been read to their end; false once stopped. */
+  async #waitForParents(shard: ShardDescription, progress: ShardProgress): Promise<boolean> {
+    const parents = [shard.parentShardId, shard.adjacentParentShardId].filter(
+      (id): id is string => id !== undefined,
+    );
+    for (;;) {
+      let pending = false;
+      for (const parent of parents) {
+        if (!this.#known.has(parent) || this.#ended.has(parent)) continue;
+        // A replay re-reads parents this runner owns; another runner's parent is done at SHARD_END.
+        if (this.#o.ignoreCheckpoints && this.#o.owns(parent)) pending = true;
+        else if ((await this.#o.checkpoints.load(this.#o.consumerName, parent)) !== SHARD_END) pending = true;
+      }
+      progress.waitingForParents = pending || undefined;
+      if (!pending) return true;
+      if (!(await this.#pause(this.#o.pollIntervalMs))) return false;
+    }
+  }
+
+  #nextWake(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  #markEnded(progress: ShardProgress): void {
+    this.#ended.add(progress.shardId);
+    progress.ended = true;
+    progress.checkpoint = SHARD_END;
+    progress.millisBehindLatest = 0;
   }
 
   async #process(progress: ShardProgress, batch: KinesisStreamRecord[]): Promise<void> {
@@ -302,6 +458,67 @@ export class EventSourceRunner {
   }
 }
 
+/**
+ * Reads one shard: keeps the shard iterator, renews it before Kinesis expires it (or when it has
+ * expired) from the last record read, keeps to the reader's pacing, and backs off on passing
+ * failures such as throttling instead of failing the run.
+ */
+class ShardCursor {
+  #iterator: string | undefined;
+  #issuedAt = 0;
+  #lastReadAt = Number.NEGATIVE_INFINITY;
+  #lastSequenceNumber: string | undefined;
+  #failures = 0;
+  #ended = false;
+
+  constructor(
+    private readonly o: ResolvedOptions,
+    private readonly shardId: string,
+    private readonly start: StartPosition,
+    private readonly stopped: () => boolean,
+  ) {}
+
+  /** True once a closed shard has been read to its end. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Up to `limit` records; undefined when the read failed for a passing reason (after its backoff). */
+  async read(limit: number, signal: AbortSignal): Promise<GetRecordsResult | undefined> {
+    const { reader, now } = this.o;
+    try {
+      if (this.#iterator === undefined || now() - this.#issuedAt >= ITERATOR_RENEW_MS) {
+        const position: StartPosition =
+          this.#lastSequenceNumber === undefined
+            ? this.start
+            : { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.#lastSequenceNumber };
+        this.#iterator = await reader.getShardIterator(this.shardId, position);
+        this.#issuedAt = now();
+      }
+      const wait = this.#lastReadAt + (reader.pacing?.minReadIntervalMs ?? 0) - now();
+      if (wait > 0) await sleep(wait, signal).catch(() => undefined);
+      if (this.stopped()) return undefined;
+      this.#lastReadAt = now();
+      const result = await reader.getRecords(this.#iterator, limit);
+      this.#failures = 0;
+      this.#iterator = result.nextShardIterator;
+      this.#issuedAt = now();
+      if (result.nextShardIterator === undefined) this.#ended = true;
+      const last = result.records.at(-1);
+      if (last !== undefined) this.#lastSequenceNumber = last.sequenceNumber;
+      return result;
+    } catch (error) {
+      if (!isRetriable(error)) throw error;
+      if (error instanceof PipelineError && error.code === 'iterator_expired') this.#iterator = undefined;
+      this.#failures++;
+      const delay = backoffDelay(this.#failures, this.o.retryBackoff);
+      this.o.warn(`${this.shardId}: read failed (${describeError(error)}); retry in ${delay} ms`);
+      await sleep(delay, signal).catch(() => undefined);
+      return undefined;
+    }
+  }
+}
+
 /** The index of the lowest failed record, or undefined when none failed. */
 function lowestFailure(
   records: readonly KinesisStreamRecord[],
@@ -330,6 +547,29 @@ function takeBatch(buffer: readonly KinesisStreamRecord[], batchSize: number): K
   return buffer.slice(0, count);
 }
 
+/** Which shards a runner reads: listed ids, a slice by shard number, or all. */
+function shardFilter(
+  shardIds: readonly string[] | undefined,
+  slice: { index: number; count: number } | undefined,
+): (shardId: string) => boolean {
+  if (shardIds !== undefined) return (id) => shardIds.includes(id);
+  if (slice !== undefined) return (id) => shardNumber(id) % slice.count === slice.index;
+  return () => true;
+}
+
+/** `shardId-000000000007` → 7; shards a reshard creates get the next numbers, so slices stay even. */
+function shardNumber(shardId: string): number {
+  const digits = /([0-9]{1,15})$/.exec(shardId)?.[1];
+  if (digits !== undefined) return Number(digits);
+  let hash = 0;
+  for (const c of shardId) hash = (hash * 31 + (c.codePointAt(0) ?? 0)) >>> 0;
+  return hash;
+}
+
+function isClosed(shard: ShardDescription): boolean {
+  return shard.sequenceNumberRange.endingSequenceNumber !== undefined;
+}
+
 function validateRunnerOptions(o: RunnerOptions): void {
   const checks: [string, number | undefined, number, number][] = [
     ['batch size', o.batchSize, 1, MAX_BATCH_SIZE],
@@ -337,6 +577,11 @@ function validateRunnerOptions(o: RunnerOptions): void {
     ['maximum retry attempts', o.maximumRetryAttempts, -1, 10_000],
     ['maximum record age (ms)', o.maximumRecordAgeMs, -1, 7 * 24 * 3600 * 1000],
   ];
+  if (o.shardSlice !== undefined) {
+    const { index, count } = o.shardSlice;
+    if (!Number.isInteger(count) || count < 1 || !Number.isInteger(index) || index < 0 || index >= count)
+      throw new ConfigError(`shard slice must be 0 <= index < count (given ${index} of ${count})`);
+  }
   for (const [name, value, min, max] of checks) {
     if (value !== undefined && (!Number.isInteger(value) || value < min || value > max)) {
       throw new ConfigError(`${name} must be between ${min} and ${max} (given ${value})`);

@@ -21,6 +21,7 @@ import type {
   GetRecordsResult,
   PutEntryResult,
   PutRecordsResult,
+  ReadPacing,
   RecordToPut,
   ShardDescription,
   StartPosition,
@@ -89,6 +90,11 @@ export function openKinesisStream(name: string, options: KinesisStreamOptions = 
  */
 export class KinesisStream implements StreamWriter, StreamReader, StreamAdmin {
   readonly name: string;
+  /**
+   * Kinesis allows 5 `GetRecords` calls a second per shard, shared by every consumer of the stream;
+   * a caught-up shard is polled once a second, as Lambda's event source mapping does.
+   */
+  readonly pacing: ReadPacing = { minReadIntervalMs: 200, idlePollMs: 1_000 };
   private readonly client: KinesisClient;
   private readonly waitTimeoutMs: number;
   private readonly listShardsPageSize: number;
