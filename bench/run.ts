@@ -3,8 +3,11 @@
  * same generated events. Prints a table; with --json, ends with one JSON line. Figures are ratios
  * against baselines measured in the same run, since this machine is shared and noisy.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +20,7 @@ const gzip = promisify(gzipCallback);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const PER_RECORD_EVENTS = 20_000;
+const AWS_EVENTS = Number(process.env.BENCH_AWS_EVENTS ?? 100_000);
 const json = process.argv.includes('--json');
 
 function events(count: number) {
@@ -47,6 +51,66 @@ function endToEnd(dir: string) {
   return JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
 }
 
+/**
+ * The AWS path on the local emulators: `activity run --stream kinesis://… --sink s3://…` against
+ * kinesalite and s3rver running in this process (so the child must be awaited, not run synchronously).
+ */
+async function awsPath(dir: string): Promise<Record<string, number>> {
+  const require = createRequire(import.meta.url);
+  const kinesalite = require('kinesalite')({ createStreamMs: 0, shardLimit: 100 }) as Server;
+  await new Promise<void>((resolve) => kinesalite.listen(0, '127.0.0.1', resolve));
+  const S3rver = require('s3rver');
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory: path.join(dir, 's3'),
+    silent: true,
+    configureBuckets: [{ name: 'bench' }],
+  });
+  const { port: s3Port } = (await s3rver.run()) as AddressInfo;
+  const env = {
+    ...process.env,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_KINESIS: `http://127.0.0.1:${(kinesalite.address() as AddressInfo).port}`,
+    AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${s3Port}`,
+  };
+  const cli = (args: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(root, 'bin/activity.js'), ...args], { cwd: dir, env });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c;
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        err += c;
+      });
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`activity failed: ${err}`))));
+    });
+  try {
+    await cli(['stream', 'create', '--stream', 'kinesis://bench', '--shards', '2']);
+    const out = await cli([
+      'run',
+      '--events',
+      String(AWS_EVENTS),
+      '--seed',
+      'bench',
+      '--json',
+      '--stream',
+      'kinesis://bench',
+      '--sink',
+      's3://bench/p',
+    ]);
+    return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
+  } finally {
+    kinesalite.close();
+    await s3rver.close();
+  }
+}
+
 /** The floor: the same events encoded, gzip-compressed with the default level and written, in one loop. */
 async function limit(dir: string): Promise<number> {
   const all = events(EVENTS);
@@ -74,7 +138,7 @@ async function perRecord(dir: string): Promise<number> {
 
 const work = await mkdtemp(path.join(tmpdir(), 'activity-bench-'));
 try {
-  const dirs = ['run', 'limit', 'per-record'].map((d) => path.join(work, d));
+  const dirs = ['run', 'limit', 'per-record', 'aws'].map((d) => path.join(work, d));
   await Promise.all(dirs.map((d) => mkdir(d, { recursive: true })));
   const run = endToEnd(dirs[0] as string);
   const figures = {
@@ -84,6 +148,8 @@ try {
     per_record_events_per_s: Math.round(await perRecord(dirs[2] as string)),
     objects_per_million: Math.round(((run.objects ?? 0) * 1_000_000) / EVENTS),
     peak_rss_mb: run.peak_rss_mb ?? 0,
+    aws_path_events: AWS_EVENTS,
+    aws_path_events_per_s: (await awsPath(dirs[3] as string)).events_per_s ?? 0,
   };
   const rows: [string, string][] = [
     ['end to end (activity run)', `${figures.events_per_s.toLocaleString('en-US')} events/s`],
@@ -96,8 +162,13 @@ try {
     ],
     ['objects per million events', String(figures.objects_per_million)],
     ['peak resident memory', `${figures.peak_rss_mb} MB`],
+    [
+      `AWS path on emulators (${AWS_EVENTS.toLocaleString('en-US')} events)`,
+      `${figures.aws_path_events_per_s.toLocaleString('en-US')} events/s`,
+    ],
+    ['AWS path ÷ embedded end to end', (figures.aws_path_events_per_s / figures.events_per_s).toFixed(2)],
   ];
-  for (const [name, value] of rows) process.stdout.write(`${name.padEnd(36)} ${value}\n`);
+  for (const [name, value] of rows) process.stdout.write(`${name.padEnd(40)} ${value}\n`);
   if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
 } finally {
   await rm(work, { recursive: true, force: true });
