@@ -1,23 +1,29 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { describeError, isRetriable } from '../core/errors.js';
+import { describeError, isRetriable, StreamError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { compareSequenceNumbers } from '../core/sequence-numbers.js';
-import { parseEventRecord, positionEventId } from '../event/index.js';
+import { type ParseResult, parseEventRecord, positionEventId } from '../event/index.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
+import { deaggregateKpl, isKplAggregate, type KplUserRecord } from './kpl.js';
 import {
   DEFAULT_COMPRESSION_LEVEL,
+  type ErrorReason,
   encodeLines,
   errorLine,
   NDJSON_GZIP,
   objectKey,
   partitionOf,
+  type RawRecord,
   shardIdOf,
 } from './landing.js';
 
 /** What one successful invocation landed. */
 export interface BatchStats {
+  /** Kinesis records in the batch; a KPL aggregated record counts once. */
   records: number;
+  /** Events landed: one per valid record, or per valid user record of a KPL aggregate. */
   events: number;
+  /** Lines landed in `errors/`: bad records, bad user records, damaged aggregates. */
   errors: number;
   objects: number;
   bytes: number;
@@ -45,10 +51,11 @@ interface Group {
 /**
  * Creates the consumer handler. It decodes and validates every record, lands valid events under
  * `events/` by event time and everything else under `errors/` with its original bytes and a typed
- * reason, and never lets a bad record fail the batch. If the store fails, it reports each shard's
- * first record in `batchItemFailures`, so Lambda (or the local runner) retries the whole batch;
- * deterministic object names make that retry overwrite rather than duplicate. It never reports
- * success for events it did not land.
+ * reason, and never lets a bad record fail the batch. Records aggregated by the Kinesis Producer
+ * Library are unpacked: each user record is handled as if it had been put alone. If the store fails,
+ * it reports each shard's first record in `batchItemFailures`, so Lambda (or the local runner) retries
+ * the whole batch; deterministic object names make that retry overwrite rather than duplicate. It
+ * never reports success for events it did not land.
  */
 export function createHandler(options: HandlerOptions): ActivityHandler {
   const { store } = options;
@@ -76,32 +83,73 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       }
       group.lines.push(line);
     };
+    const landEvent = (result: Extract<ParseResult, { ok: true }>, shardId: string, seq: string) => {
+      events++;
+      add('events', partitionOf(result.timestampMs), shardId, seq, JSON.stringify(result.event));
+    };
+    const landError = (raw: RawRecord, reason: ErrorReason, message: string, streamArn: string) => {
+      errors++;
+      add(
+        'errors',
+        partitionOf(raw.arrivalMs),
+        raw.shardId,
+        raw.sequenceNumber,
+        errorLine(raw, reason, message, streamArn),
+      );
+    };
 
     for (const record of event.Records) {
       const shardId = shardIdOf(record.eventID);
       const { sequenceNumber, partitionKey } = record.kinesis;
+      const streamArn = record.eventSourceARN;
       const first = firstOfShard.get(shardId);
       if (first === undefined || compareSequenceNumbers(sequenceNumber, first) < 0)
         firstOfShard.set(shardId, sequenceNumber);
       const arrivalMs = Math.round(record.kinesis.approximateArrivalTimestamp * 1000);
       const bytes = Buffer.from(record.kinesis.data, 'base64');
-      const result = parseEventRecord(bytes, {
-        receivedAt: arrivalMs,
-        fallbackId: () => positionEventId(record.eventSourceARN, shardId, sequenceNumber),
-      });
-      if (result.ok) {
-        events++;
-        add('events', partitionOf(result.timestampMs), shardId, sequenceNumber, JSON.stringify(result.event));
-      } else {
-        errors++;
+      if (!isKplAggregate(bytes)) {
+        const result = parseEventRecord(bytes, {
+          receivedAt: arrivalMs,
+          fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber),
+        });
+        if (result.ok) landEvent(result, shardId, sequenceNumber);
+        else {
+          const raw = { shardId, sequenceNumber, partitionKey, arrivalMs, data: record.kinesis.data };
+          landError(raw, result.reason, result.message, streamArn);
+        }
+        continue;
+      }
+
+      let users: KplUserRecord[];
+      try {
+        users = deaggregateKpl(bytes);
+      } catch (error) {
+        if (!(error instanceof StreamError)) throw error;
         const raw = { shardId, sequenceNumber, partitionKey, arrivalMs, data: record.kinesis.data };
-        add(
-          'errors',
-          partitionOf(arrivalMs),
-          shardId,
-          sequenceNumber,
-          errorLine(raw, result.reason, result.message, record.eventSourceARN),
-        );
+        landError(raw, 'invalid_aggregate', error.message, streamArn);
+        continue;
+      }
+      // User records share the aggregate's sequence number, which names objects and is what Lambda
+      // checkpoints; the sub-sequence number tells them apart in ids and error lines.
+      for (let sub = 0; sub < users.length; sub++) {
+        const user = users[sub] as KplUserRecord;
+        const result = parseEventRecord(user.data, {
+          receivedAt: arrivalMs,
+          fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber, sub),
+        });
+        if (result.ok) landEvent(result, shardId, sequenceNumber);
+        else {
+          const data = Buffer.from(user.data.buffer, user.data.byteOffset, user.data.byteLength);
+          const raw = {
+            shardId,
+            sequenceNumber,
+            subSequenceNumber: sub,
+            partitionKey: user.partitionKey,
+            arrivalMs,
+            data: data.toString('base64'),
+          };
+          landError(raw, result.reason, result.message, streamArn);
+        }
       }
     }
 

@@ -1,5 +1,6 @@
 export { errorsDestination } from './failure-destination.js';
 export { type ActivityHandler, type BatchStats, createHandler, type HandlerOptions } from './handler.js';
+export { deaggregateKpl, isKplAggregate, KPL_MAGIC, type KplUserRecord } from './kpl.js';
 export { handler } from './lambda.js';
 export { DEFAULT_COMPRESSION_LEVEL, type ErrorReason, objectKey, partitionOf } from './landing.js';
 export {

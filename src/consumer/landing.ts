@@ -5,8 +5,11 @@ import type { RejectReason } from '../event/index.js';
 
 const gzip = promisify(gzipCallback);
 
-/** Why a record landed in `errors/`: it failed validation, or the handler could not process it. */
-export type ErrorReason = RejectReason | 'handler_failed' | 'record_expired';
+/**
+ * Why a record landed in `errors/`: it failed validation, it is a damaged KPL aggregated record
+ * (`invalid_aggregate`), or the handler could not process it.
+ */
+export type ErrorReason = RejectReason | 'invalid_aggregate' | 'handler_failed' | 'record_expired';
 
 /** gzip level of landed objects: 6 is zlib's default balance of size and speed. */
 export const DEFAULT_COMPRESSION_LEVEL = 6;
@@ -24,10 +27,13 @@ const SEQUENCE_NUMBER = /^[0-9]{1,128}$/;
 export interface RawRecord {
   shardId: string;
   sequenceNumber: string;
+  /** The user record's index in its KPL aggregate; absent for a plain record. */
+  subSequenceNumber?: number;
+  /** The user record's own key, for a user record of a KPL aggregate. */
   partitionKey: string;
   /** Epoch milliseconds. */
   arrivalMs: number;
-  /** base64, as Lambda delivers it. */
+  /** base64, as Lambda delivers it; for a user record of a KPL aggregate, that user record's bytes. */
   data: string;
 }
 
@@ -43,6 +49,8 @@ export function errorLine(
     message,
     shard_id: record.shardId,
     sequence_number: record.sequenceNumber,
+    // Left out of plain records' lines: JSON.stringify drops undefined values.
+    sub_sequence_number: record.subSequenceNumber,
     partition_key: record.partitionKey,
     approximate_arrival_timestamp: new Date(record.arrivalMs).toISOString(),
     event_source_arn: streamArn,

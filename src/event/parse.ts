@@ -120,10 +120,21 @@ export function parseEvent(value: unknown, context: ParseContext): ParseResult {
 
 /**
  * A deterministic event id for a record that arrived without one, from its stream position, so a
- * retried batch gives it the same id. Shaped as a UUID (version 8: custom, RFC 9562).
+ * retried batch gives it the same id. Shaped as a UUID (version 8: custom, RFC 9562). The user records
+ * of one KPL aggregate share its sequence number, so theirs also take their sub-sequence number; a
+ * plain record's id depends on the first three alone.
  */
-export function positionEventId(streamArn: string, shardId: string, sequenceNumber: string): string {
-  const hex = createHash('sha256').update(`${streamArn}\n${shardId}\n${sequenceNumber}`).digest('hex');
+export function positionEventId(
+  streamArn: string,
+  shardId: string,
+  sequenceNumber: string,
+  subSequenceNumber?: number,
+): string {
+  const position =
+    subSequenceNumber === undefined
+      ? `${streamArn}\n${shardId}\n${sequenceNumber}`
+      : `${streamArn}\n${shardId}\n${sequenceNumber}\n${subSequenceNumber}`;
+  const hex = createHash('sha256').update(position).digest('hex');
   const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

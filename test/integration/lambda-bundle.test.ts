@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AWS_SAMPLE_EVENT, activityJson, eventOf, kinesisRecord } from '../support/kinesis-events.js';
+import { kplAggregate } from '../support/kpl.js';
 import { readLanded } from '../support/landed.js';
 import { useTempDir } from '../support/temp.js';
 
@@ -52,6 +53,24 @@ describe('the Lambda bundle', () => {
     const result = await invokeAlone(event, { SINK_URL: `file://${sink}` });
     expect(result.output).toEqual({ batchItemFailures: [] });
     expect((await readLanded(sink)).events.map((e) => e.event_id)).toEqual(['a', 'b']);
+  });
+
+  it('de-aggregates a KPL aggregated record: each user record lands as an event or an error of its own', async () => {
+    const sink = path.join(await tempDir(), 'sink');
+    const aggregated = kplAggregate([
+      { partitionKey: 'user_1', data: Buffer.from(activityJson({ event_id: 'k1' })) },
+      { partitionKey: 'user_2', data: Buffer.from('{broken') },
+      { partitionKey: 'user_3', data: Buffer.from(activityJson({ event_id: 'k3' })) },
+    ]);
+    const event = eventOf([kinesisRecord(aggregated.data, '7', { partitionKey: aggregated.partitionKey })]);
+    const result = await invokeAlone(event, { SINK_URL: sink });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.output).toEqual({ batchItemFailures: [] });
+    const landed = await readLanded(sink);
+    expect(landed.events.map((e) => e.event_id)).toEqual(['k1', 'k3']);
+    expect(landed.errors).toMatchObject([
+      { reason: 'invalid_json', sequence_number: '7', sub_sequence_number: 1, partition_key: 'user_2' },
+    ]);
   });
 
   it('fails the invocation with a clear message when SINK_URL is not set, so Lambda retries', async () => {
