@@ -6,5 +6,6 @@ export * from './core/locations.js';
 export type * from './core/ports.js';
 export * from './event/index.js';
 export * from './producer/index.js';
+export * from './redrive/index.js';
 export * from './sink/index.js';
 export * from './stream/index.js';

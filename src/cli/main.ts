@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError, PipelineError } from '../core/errors.js';
 import { consumeCommand } from './commands/consume.js';
 import { produceCommand } from './commands/produce.js';
+import { redriveCommand } from './commands/redrive.js';
 import { runCommand } from './commands/run.js';
 import { streamCommand } from './commands/stream.js';
 
@@ -14,7 +15,8 @@ export function buildProgram(): Command {
     .addCommand(runCommand())
     .addCommand(produceCommand())
     .addCommand(consumeCommand())
-    .addCommand(streamCommand());
+    .addCommand(streamCommand())
+    .addCommand(redriveCommand());
 }
 
 /** Runs the CLI; every error ends in one line on stderr and a non-zero exit code. */
