@@ -202,7 +202,10 @@ export class EventSourceRunner {
       if (this.#draining) {
         while (running.size > 0 && !this.#stopped) await this.#nextWake();
       } else {
-        await Promise.race([this.#nextWake(), this.#pause(this.#o.shardDiscoveryMs)]);
+        // The timer goes with the wait, so that a finished runner holds no timer open.
+        const waited = new AbortController();
+        await Promise.race([this.#nextWake(), this.#pause(this.#o.shardDiscoveryMs, waited.signal)]);
+        waited.abort();
       }
     }
     await Promise.allSettled(running.values());
@@ -451,9 +454,11 @@ export class EventSourceRunner {
     progress.checkpoint = sequenceNumber;
   }
 
-  /** Waits `ms`; false when the runner was stopped meanwhile. */
-  async #pause(ms: number): Promise<boolean> {
-    await sleep(ms, this.#stopController.signal).catch(() => undefined);
+  /** Waits `ms` (or until `cut` aborts); false when the runner was stopped meanwhile. */
+  async #pause(ms: number, cut?: AbortSignal): Promise<boolean> {
+    const signal =
+      cut === undefined ? this.#stopController.signal : AbortSignal.any([this.#stopController.signal, cut]);
+    await sleep(ms, signal).catch(() => undefined);
     return !this.#stopped;
   }
 }
