@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../src/core/ports.js';
+import { S3Store } from '../../src/sink/index.js';
 
 const ndjson = { contentType: 'application/x-ndjson', contentEncoding: 'gzip' };
 
@@ -105,5 +107,18 @@ export function runObjectStoreContract(
     it('reports a missing object with code not_found', async () => {
       await expect(store.get('events/none')).rejects.toMatchObject({ code: 'not_found' });
     });
+  });
+}
+
+/** A fresh prefix per test, so tests sharing a bucket never see each other's objects. */
+export function freshS3Prefix(): string {
+  return `runs/${randomUUID()}`;
+}
+
+/** The contract on `S3Store` over an S3 server the environment points at, each test under a fresh prefix. */
+export function runS3StoreContract(name: string, bucket: string): void {
+  runObjectStoreContract(name, async () => {
+    const store = new S3Store({ bucket, prefix: freshS3Prefix() });
+    return { store, cleanup: async () => undefined };
   });
 }

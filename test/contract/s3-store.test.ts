@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -6,7 +5,7 @@ import { StoreError } from '../../src/core/errors.js';
 import { openStore, S3Store } from '../../src/sink/index.js';
 import { toStoreError } from '../../src/sink/s3/index.js';
 import { type RunningS3rver, startS3rver, stubS3Environment } from '../support/s3rver.js';
-import { runObjectStoreContract } from './object-store-contract.js';
+import { freshS3Prefix as freshPrefix, runS3StoreContract } from './object-store-contract.js';
 
 const BUCKET = 'activity-test';
 const ndjson = { contentType: 'application/x-ndjson', contentEncoding: 'gzip' };
@@ -22,15 +21,7 @@ afterAll(async () => {
   vi.unstubAllEnvs();
 });
 
-/** A fresh prefix per test, so tests sharing the bucket never see each other's objects. */
-function freshPrefix(): string {
-  return `runs/${randomUUID()}`;
-}
-
-runObjectStoreContract('s3 (s3rver)', async () => {
-  const store = new S3Store({ bucket: BUCKET, prefix: freshPrefix() });
-  return { store, cleanup: async () => undefined };
-});
+runS3StoreContract('s3 (s3rver)', BUCKET);
 
 describe('S3Store against s3rver', () => {
   const opened: S3Store[] = [];

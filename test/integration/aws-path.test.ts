@@ -1,7 +1,7 @@
 import { CreateStreamCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli } from '../support/cli.js';
-import { type Kinesalite, startKinesalite } from '../support/kinesalite.js';
+import { useKinesalite } from '../support/kinesalite.js';
 import {
   type RunningS3rver,
   readS3EventIds,
@@ -12,15 +12,13 @@ import {
 import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
-let kinesis: Kinesalite;
+const kinesis = useKinesalite();
 let s3: RunningS3rver;
 
 beforeAll(async () => {
-  kinesis = await startKinesalite();
   s3 = await startS3rver(['landing']);
 });
 afterAll(async () => {
-  await kinesis?.close();
   await s3?.close();
 });
 

@@ -12,25 +12,18 @@ import {
   SplitShardCommand,
 } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHandler, EventSourceRunner, errorsDestination } from '../../src/consumer/index.js';
 import { BatchingProducer } from '../../src/producer/index.js';
 import { DirectoryStore } from '../../src/sink/index.js';
 import { FileCheckpointStore, openKinesisStream } from '../../src/stream/index.js';
-import { type Kinesalite, startKinesalite } from '../support/kinesalite.js';
+import { useKinesalite } from '../support/kinesalite.js';
 import { readLanded } from '../support/landed.js';
 import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
 const quiet = () => undefined;
-let kinesis: Kinesalite;
-
-beforeAll(async () => {
-  kinesis = await startKinesalite();
-});
-afterAll(async () => {
-  await kinesis?.close();
-});
+const kinesis = useKinesalite();
 
 async function createStream(name: string, shards: number): Promise<void> {
   await kinesis.client().send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));

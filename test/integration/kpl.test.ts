@@ -1,20 +1,13 @@
 import { CreateStreamCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsonSummary, runCli } from '../support/cli.js';
-import { type Kinesalite, startKinesalite, TEST_REGION } from '../support/kinesalite.js';
+import { TEST_REGION, useKinesalite } from '../support/kinesalite.js';
 import { kplAggregate } from '../support/kpl.js';
 import { readLanded } from '../support/landed.js';
 import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
-let kinesis: Kinesalite;
-
-beforeAll(async () => {
-  kinesis = await startKinesalite();
-});
-afterAll(async () => {
-  await kinesis?.close();
-});
+const kinesis = useKinesalite();
 
 interface UserRecord {
   partitionKey: string;

@@ -1,20 +1,13 @@
 import path from 'node:path';
 import { CreateStreamCommand } from '@aws-sdk/client-kinesis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsonSummary, runCli } from '../support/cli.js';
-import { type Kinesalite, startKinesalite } from '../support/kinesalite.js';
+import { useKinesalite } from '../support/kinesalite.js';
 import { readLanded } from '../support/landed.js';
 import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
-let kinesis: Kinesalite;
-
-beforeAll(async () => {
-  kinesis = await startKinesalite();
-});
-afterAll(async () => {
-  await kinesis?.close();
-});
+const kinesis = useKinesalite();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

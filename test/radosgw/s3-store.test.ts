@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { StoreError } from '../../src/core/errors.js';
 import { S3Store } from '../../src/sink/index.js';
-import { runObjectStoreContract } from '../contract/object-store-contract.js';
+import { freshS3Prefix as freshPrefix, runS3StoreContract } from '../contract/object-store-contract.js';
 import { createRadosgwBucket, radosgwClient } from '../support/radosgw.js';
 import { stubS3Environment } from '../support/s3rver.js';
 
@@ -27,15 +26,7 @@ afterAll(() => {
   vi.unstubAllEnvs();
 });
 
-/** A fresh prefix per test, so tests sharing the bucket never see each other's objects. */
-function freshPrefix(): string {
-  return `runs/${randomUUID()}`;
-}
-
-runObjectStoreContract('s3 (Ceph radosgw)', async () => {
-  const store = new S3Store({ bucket: BUCKET, prefix: freshPrefix() });
-  return { store, cleanup: async () => undefined };
-});
+runS3StoreContract('s3 (Ceph radosgw)', BUCKET);
 
 describe('S3Store against Ceph radosgw', () => {
   const opened: S3Store[] = [];

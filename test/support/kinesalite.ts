@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { afterAll, beforeAll } from 'vitest';
 
 type KinesaliteFactory = (options: {
   createStreamMs: number;
@@ -66,5 +67,27 @@ export async function startKinesalite(): Promise<Kinesalite> {
         server.closeAllConnections?.();
         server.close((error) => (error ? reject(error) : resolve()));
       }),
+  };
+}
+
+/** Kinesalite for the tests of one file: started before the first, closed after the last. */
+export function useKinesalite(): Kinesalite {
+  let running: Kinesalite | undefined;
+  beforeAll(async () => {
+    running = await startKinesalite();
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+  const started = (): Kinesalite => {
+    if (running === undefined) throw new Error('kinesalite is started in beforeAll: use it inside a test');
+    return running;
+  };
+  return {
+    get endpoint() {
+      return started().endpoint;
+    },
+    client: () => started().client(),
+    close: () => started().close(),
   };
 }
