@@ -1,11 +1,18 @@
-import { HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StoreError } from '../../src/core/errors.js';
 import { openStore, S3Store } from '../../src/sink/index.js';
 import { toStoreError } from '../../src/sink/s3/index.js';
-import { type RunningS3rver, startS3rver, stubS3Environment } from '../support/s3rver.js';
-import { freshS3Prefix as freshPrefix, runS3StoreContract } from './object-store-contract.js';
+import {
+  type RunningS3rver,
+  S3RVER_ACCESS_KEY_ID,
+  S3RVER_SECRET_ACCESS_KEY,
+  startS3rver,
+  stubS3Environment,
+} from '../support/s3rver.js';
+import { runS3StoreContract } from './object-store-contract.js';
+import { runS3StoreCases } from './s3-store-cases.js';
 
 const BUCKET = 'activity-test';
 const ndjson = { contentType: 'application/x-ndjson', contentEncoding: 'gzip' };
@@ -22,6 +29,14 @@ afterAll(async () => {
 });
 
 runS3StoreContract('s3 (s3rver)', BUCKET);
+runS3StoreCases('s3rver', {
+  bucket: BUCKET,
+  client: () => s3Client(s3rver.endpoint, []),
+  accessKeyId: S3RVER_ACCESS_KEY_ID,
+  secretAccessKey: S3RVER_SECRET_ACCESS_KEY,
+  checksSignatures: false,
+  restoreEnvironment: () => stubS3Environment(s3rver.endpoint),
+});
 
 describe('S3Store against s3rver', () => {
   const opened: S3Store[] = [];
@@ -47,21 +62,6 @@ describe('S3Store against s3rver', () => {
     return store.close();
   });
 
-  it('lists more than 1,000 objects by following continuation tokens', async () => {
-    const store = track(new S3Store({ bucket: BUCKET, prefix: freshPrefix() }));
-    await store.connect();
-    const keys = Array.from({ length: 1_205 }, (_, i) => `events/p/obj-${String(i).padStart(5, '0')}`);
-    for (let i = 0; i < keys.length; i += 50) {
-      await Promise.all(keys.slice(i, i + 50).map((key) => store.put(key, Buffer.from(key), ndjson)));
-    }
-    const listed: string[] = [];
-    for await (const object of store.list('events')) {
-      expect(object.size).toBe(Buffer.byteLength(object.key));
-      listed.push(object.key);
-    }
-    expect(listed.sort()).toEqual(keys);
-  });
-
   it('works at the root of the bucket with an empty prefix', async () => {
     await startS3rver(['root-bucket']).then(async (server) => {
       try {
@@ -83,71 +83,6 @@ describe('S3Store against s3rver', () => {
         await server.close();
       }
     });
-  });
-
-  it('joins keys under the prefix in the bucket', async () => {
-    const prefix = freshPrefix();
-    const store = track(new S3Store({ bucket: BUCKET, prefix }));
-    await store.put('events/x.ndjson.gz', Buffer.from('x'), ndjson);
-    const head = await s3Client(s3rver.endpoint, clients).send(
-      new HeadObjectCommand({ Bucket: BUCKET, Key: `${prefix}/events/x.ndjson.gz` }),
-    );
-    expect(head.ContentLength).toBe(1);
-  });
-
-  it('sets the content type and encoding on the object', async () => {
-    const prefix = freshPrefix();
-    const store = track(new S3Store({ bucket: BUCKET, prefix }));
-    await store.put('events/typed.ndjson.gz', Buffer.from('x'), ndjson);
-    await store.put('events/plain.json', Buffer.from('{}'), { contentType: 'application/json' });
-    const client = s3Client(s3rver.endpoint, clients);
-    const typed = await client.send(
-      new HeadObjectCommand({ Bucket: BUCKET, Key: `${prefix}/events/typed.ndjson.gz` }),
-    );
-    expect(typed.ContentType).toBe('application/x-ndjson');
-    expect(typed.ContentEncoding).toBe('gzip');
-    const plain = await client.send(
-      new HeadObjectCommand({ Bucket: BUCKET, Key: `${prefix}/events/plain.json` }),
-    );
-    expect(plain.ContentType).toBe('application/json');
-    expect(plain.ContentEncoding).toBeUndefined();
-  });
-
-  it('fails at connect with bucket_not_found for a missing bucket', async () => {
-    const store = track(new S3Store({ bucket: 'no-such-bucket', prefix: 'p' }));
-    const error = await store.connect().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(StoreError);
-    expect(error).toMatchObject({ code: 'bucket_not_found', retriable: false, stage: 'sink' });
-    expect((error as Error).message).toBe('bucket no-such-bucket does not exist: create it or check --sink');
-  });
-
-  it('reports a put to a missing bucket as bucket_not_found', async () => {
-    const store = track(new S3Store({ bucket: 'no-such-bucket', prefix: '' }));
-    await expect(store.put('a', Buffer.from('x'), ndjson)).rejects.toMatchObject({
-      code: 'bucket_not_found',
-      retriable: false,
-    });
-  });
-
-  it('reports credentials S3 does not know as credentials_invalid, naming no secret', async () => {
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIANOTKNOWNHERE');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'not-a-real-secret-value');
-    try {
-      const store = track(new S3Store({ bucket: BUCKET, prefix: 'p' }));
-      const error = await store.put('a', Buffer.from('x'), ndjson).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toMatchObject({ code: 'credentials_invalid', retriable: false });
-      expect((error as Error).message).toContain(`s3://${BUCKET}/p/a`);
-      expect((error as Error).message).not.toContain('not-a-real-secret-value');
-    } finally {
-      vi.stubEnv('AWS_ACCESS_KEY_ID', 'S3RVER');
-      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
-    }
   });
 
   it('gives a retriable endpoint_unreachable error once the server is gone and retries are spent', async () => {
