@@ -1,4 +1,5 @@
 /** activity-pipeline: the library's public API. */
+export * from './collector/index.js';
 export * from './consumer/index.js';
 export { ConfigError, PipelineError, type Stage, StoreError, StreamError } from './core/errors.js';
 export * from './core/limits.js';

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, PipelineError } from '../core/errors.js';
+import { collectCommand } from './commands/collect.js';
 import { consumeCommand } from './commands/consume.js';
 import { produceCommand } from './commands/produce.js';
 import { redriveCommand } from './commands/redrive.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .addCommand(runCommand())
     .addCommand(produceCommand())
     .addCommand(consumeCommand())
+    .addCommand(collectCommand())
     .addCommand(streamCommand())
     .addCommand(redriveCommand());
 }

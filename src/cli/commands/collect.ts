@@ -1,0 +1,174 @@
+import { Command, Option } from 'commander';
+import { DEFAULT_CONSUMER_NAME } from '../../consumer/index.js';
+import { ConfigError } from '../../core/errors.js';
+import type { StreamLocation } from '../../core/locations.js';
+import { options } from '../options.js';
+import { connectStream } from '../pipeline.js';
+import { formatCount } from '../progress.js';
+import { onShutdown } from '../signals.js';
+
+/** The collector's own defaults, repeated here so `--help` shows them without loading the server. */
+const DEFAULT_PORT = 8080;
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_MAX_BODY = 1024 * 1024;
+const MAX_MAX_BODY = 64 * 1024 * 1024;
+const CONSUMER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
+
+interface CollectFlags {
+  stream: StreamLocation;
+  shards?: number;
+  host: string;
+  port: number;
+  writeKey?: string;
+  corsOrigin?: string[];
+  maxBody: number;
+  clientIp?: boolean;
+  trustProxy?: boolean;
+  consumer: string;
+}
+
+function integer(name: string, min: number, max: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
+      throw new ConfigError(`${name} must be an integer between ${min} and ${max} (given "${raw}")`);
+    }
+    return value;
+  };
+}
+
+function origin(raw: string, previous: string[] | undefined): string[] {
+  const value = raw.trim().replace(/\/$/, '');
+  if (value !== '*' && !ORIGIN.test(value)) {
+    throw new ConfigError(
+      `--cors-origin must be an origin such as https://shop.example or http://localhost:3000, or * for any (given "${raw}")`,
+    );
+  }
+  return [...(previous ?? []), value];
+}
+
+export function collectCommand(): Command {
+  return new Command('collect')
+    .description(
+      'run the HTTP collector: events from apps and browsers onto the stream, with a tracker and a live dashboard',
+    )
+    .addOption(options.stream())
+    .addOption(options.shards())
+    .addOption(
+      new Option('--host <host>', 'address to listen on (0.0.0.0 for every interface)').default(DEFAULT_HOST),
+    )
+    .addOption(
+      new Option('--port <p>', 'port to listen on (0 picks a free one)')
+        .argParser(integer('port', 0, 65_535))
+        .default(DEFAULT_PORT),
+    )
+    .addOption(
+      new Option(
+        '--write-key <key>',
+        'require this key on POST /v1/events (Bearer token or ?write_key=)',
+      ).env('ACTIVITY_WRITE_KEY'),
+    )
+    .addOption(
+      new Option(
+        '--cors-origin <origin>',
+        'a browser origin allowed to send events; repeat for more (default: any)',
+      ).argParser(origin),
+    )
+    .addOption(
+      new Option('--max-body <bytes>', 'largest request body, in bytes')
+        .argParser(integer('max body', 1024, MAX_MAX_BODY))
+        .default(DEFAULT_MAX_BODY),
+    )
+    .addOption(new Option('--client-ip', "record each event's client IP address as context.ip"))
+    .addOption(
+      new Option('--trust-proxy', 'take the client address from X-Forwarded-For (behind your own proxy)'),
+    )
+    .addOption(
+      new Option('--consumer <name>', 'the consumer whose lag the dashboard shows (embedded stream)')
+        .argParser((raw: string) => {
+          if (!CONSUMER_NAME.test(raw)) {
+            throw new ConfigError(
+              `consumer name must be 1-128 letters, digits, "_", "." or "-" (given "${raw}")`,
+            );
+          }
+          return raw;
+        })
+        .default(DEFAULT_CONSUMER_NAME),
+    )
+    .addHelpText(
+      'after',
+      '\nPOST /v1/events takes one event, a JSON array, {"batch": [...]} or NDJSON (application/x-ndjson) and\n' +
+        'answers once the stream has accepted the valid events: {"accepted": N, "rejected": [{"index", "code",\n' +
+        '"message"}]}. GET /tracker.js is the browser tracker, /demo a page using it, /dashboard the live view,\n' +
+        '/healthz and /metrics (Prometheus) are for operations. Ctrl-C stops accepting, puts what was accepted\n' +
+        'on the stream and exits.',
+    )
+    .action((flags: CollectFlags) => collect(flags));
+}
+
+async function collect(flags: CollectFlags): Promise<void> {
+  // The server and its dependencies load only for this command, keeping the other commands quick to start.
+  const { createCollector } = await import('../../collector/index.js');
+  const { stream } = await connectStream(flags.stream, flags.shards);
+  let collector: Awaited<ReturnType<typeof createCollector>>;
+  try {
+    collector = await createCollector({
+      stream,
+      ...(flags.writeKey === undefined ? {} : { writeKey: flags.writeKey }),
+      corsOrigins: flags.corsOrigin ?? ['*'],
+      maxBodyBytes: flags.maxBody,
+      recordClientIp: flags.clientIp ?? false,
+      trustProxy: flags.trustProxy ?? false,
+      consumerName: flags.consumer,
+    });
+  } catch (error) {
+    await stream.close();
+    throw error;
+  }
+  const started = performance.now();
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  const removeHandlers = onShutdown(() => stop());
+  try {
+    let base: string;
+    try {
+      base = await collector.listen({ host: flags.host, port: flags.port });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        throw new ConfigError(
+          `cannot listen on ${flags.host}:${flags.port} (${code}): choose another --port or --host`,
+          error,
+        );
+      }
+      throw error;
+    }
+    const shown = base.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:');
+    const where = flags.stream.kind === 'local' ? flags.stream.path : `kinesis://${flags.stream.name}`;
+    process.stdout.write(
+      [
+        `activity collect: listening on ${base}, putting events on ${where}`,
+        `  events     POST ${shown}/v1/events${flags.writeKey === undefined ? '' : '  (write key required)'}`,
+        `  tracker    ${shown}/tracker.js`,
+        `  demo       ${shown}/demo`,
+        `  dashboard  ${shown}/dashboard`,
+        `  metrics    ${shown}/metrics`,
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+    await stopped;
+  } finally {
+    removeHandlers();
+    await collector.close();
+    await stream.close();
+  }
+  const { accepted, rejected } = collector.snapshot();
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `activity collect: accepted ${formatCount(accepted)} events, rejected ${formatCount(rejected)}, in ${seconds.toFixed(1)} s; every accepted event is on the stream\n`,
+  );
+}

@@ -1,0 +1,204 @@
+import { isUtf8 } from 'node:buffer';
+import { type ActivityEvent, formatTime, parseEvent, parseTime } from '../event/index.js';
+import { uuidv7 } from '../producer/index.js';
+import { CollectorError } from './errors.js';
+import { findHostile } from './hostile.js';
+
+/** How the body of `POST /v1/events` is framed. */
+export type BodyFormat = 'json' | 'ndjson';
+
+/** One event of a request, parsed, or the reason it could not be. */
+export type BodyItem =
+  | { index: number; value: unknown }
+  | { index: number; code: 'invalid_utf8' | 'invalid_json'; message: string };
+
+export interface DecodedBody {
+  items: BodyItem[];
+  /** `sent_at` given once for a whole `{"batch": [...]}`. */
+  batchSentAt?: unknown;
+}
+
+/** What the collector knows about a request, beyond its body. */
+export interface RequestFacts {
+  /** When the collector read the request: epoch ms. It becomes each event's `received_at`. */
+  receivedAt: number;
+  userAgent?: string;
+  /** Recorded as `context.ip` only when the collector is asked to. */
+  ip?: string;
+  batchSentAt?: unknown;
+}
+
+export type PreparedEvent = { ok: true; event: ActivityEvent } | { ok: false; code: string; message: string };
+
+const BOM = 0xfeff;
+
+/**
+ * Parses a request body into events: one event, a JSON array of events, `{"batch": [...]}` (with an
+ * optional batch-wide `sent_at`), or NDJSON. A JSON body that cannot be read is refused whole (400);
+ * in NDJSON each line stands alone, so a bad line is one rejected event, indexed by its line (0-based).
+ */
+export function decodeBody(format: BodyFormat, body: Buffer): DecodedBody {
+  return format === 'ndjson' ? decodeNdjson(body) : decodeJson(body);
+}
+
+function decodeJson(body: Buffer): DecodedBody {
+  if (!isUtf8(body)) {
+    throw new CollectorError(400, 'invalid_utf8', 'body is not valid UTF-8: send JSON encoded as UTF-8');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(stripBom(body.toString('utf8')));
+  } catch (error) {
+    throw new CollectorError(
+      400,
+      'invalid_json',
+      `body is not valid JSON (${(error as Error).message}): send one event, an array of events, {"batch": [...]} or NDJSON with Content-Type: application/x-ndjson`,
+    );
+  }
+  if (Array.isArray(value)) return { items: value.map((event, index) => ({ index, value: event })) };
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'batch')) {
+    const { batch, sent_at: batchSentAt, ...rest } = value as Record<string, unknown>;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) {
+      throw new CollectorError(
+        400,
+        'invalid_batch',
+        `unknown field ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')} beside "batch": a batch has only "batch" and "sent_at"`,
+      );
+    }
+    if (!Array.isArray(batch)) {
+      throw new CollectorError(
+        400,
+        'invalid_batch',
+        `"batch" must be an array of events (given ${typeName(batch)})`,
+      );
+    }
+    const items = batch.map((event, index) => ({ index, value: event }));
+    return batchSentAt === undefined ? { items } : { items, batchSentAt };
+  }
+  return { items: [{ index: 0, value }] };
+}
+
+function decodeNdjson(body: Buffer): DecodedBody {
+  const items: BodyItem[] = [];
+  let start = 0;
+  for (let index = 0; start < body.length; index++) {
+    const newline = body.indexOf(10, start);
+    const end = newline === -1 ? body.length : newline;
+    let line = body.subarray(start, end);
+    start = end + 1;
+    if (line.length > 0 && line[line.length - 1] === 13) line = line.subarray(0, -1);
+    if (isBlank(line)) continue;
+    if (!isUtf8(line)) {
+      items.push({ index, code: 'invalid_utf8', message: `line ${index + 1} is not valid UTF-8` });
+      continue;
+    }
+    try {
+      items.push({ index, value: JSON.parse(stripBom(line.toString('utf8'))) });
+    } catch (error) {
+      items.push({
+        index,
+        code: 'invalid_json',
+        message: `line ${index + 1} is not valid JSON: ${(error as Error).message}`,
+      });
+    }
+  }
+  return { items };
+}
+
+/**
+ * Turns one parsed event into what lands, with the schema every stage uses, after the collector's
+ * own steps: refuse hostile shapes; set `received_at` to when the collector read the request
+ * (a client's own value is replaced: only the server's clock is trusted); correct `timestamp` for the
+ * client's clock skew when `sent_at` is known (Segment's rule, `timestamp + (received_at - sent_at)`),
+ * keeping the client's value as `original_timestamp`; add the user agent (unless the client gave one)
+ * and, when asked, the client IP to `context`; give an event without an `event_id` a UUIDv7.
+ *
+ * It completes `value` in place: the collector owns the objects `decodeBody` parsed, and copying them
+ * (a spread of a parsed object) costs more than all the rest of the work here.
+ */
+export function prepareEvent(value: unknown, facts: RequestFacts): PreparedEvent {
+  const context = { receivedAt: facts.receivedAt, fallbackId: () => uuidv7(facts.receivedAt) };
+  if (!isObject(value)) return asPrepared(parseEvent(value, context));
+  const hostile = findHostile(value);
+  if (hostile !== undefined) return { ok: false, code: hostile.code, message: hostile.message };
+
+  // Times go to the schema as epoch milliseconds where they can, so none is parsed twice: this is
+  // the collector's hot path.
+  const input = value;
+  input.received_at = facts.receivedAt;
+  const sentAt = input.sent_at ?? facts.batchSentAt;
+  if (sentAt !== undefined) {
+    const sent = parseSentAt(sentAt);
+    input.sent_at = asTimeInput(sent, sentAt);
+    const timestamp = isTimeInput(input.timestamp) ? parseTime(input.timestamp) : undefined;
+    if (sent !== undefined && timestamp !== undefined) {
+      const corrected = timestamp + (facts.receivedAt - sent);
+      input.original_timestamp ??= asTimeInput(timestamp, input.timestamp);
+      // Out of the range of dates, the corrected time is left for the schema to refuse.
+      if (corrected >= EPOCH_MS_THRESHOLD && corrected <= MAX_DATE_MS) input.timestamp = corrected;
+      else input.timestamp = corrected >= 0 && corrected <= MAX_DATE_MS ? formatTime(corrected) : corrected;
+    }
+  }
+  if (facts.userAgent !== undefined || facts.ip !== undefined) {
+    input.context ??= {};
+    // A context that is not an object is left for the schema to refuse with its own message.
+    if (isObject(input.context)) {
+      const enriched = input.context;
+      if (facts.userAgent !== undefined && enriched.user_agent === undefined)
+        enriched.user_agent = facts.userAgent;
+      if (facts.ip !== undefined) enriched.ip = facts.ip;
+    }
+  }
+  return asPrepared(parseEvent(input, context));
+}
+
+/** The largest epoch milliseconds a `Date` holds. */
+const MAX_DATE_MS = 8.64e15;
+/** `parseTime` reads numbers below this as epoch seconds. */
+const EPOCH_MS_THRESHOLD = 1e11;
+
+/** A time as the schema should receive it: its epoch milliseconds when it cannot be mistaken for seconds. */
+function asTimeInput(ms: number | undefined, original: unknown): unknown {
+  return ms !== undefined && ms >= EPOCH_MS_THRESHOLD ? ms : original;
+}
+
+let lastSentAt: unknown;
+let lastSentMs: number | undefined;
+
+/** Parses `sent_at`; the events of a batch share one, so the last answer is kept. */
+function parseSentAt(value: unknown): number | undefined {
+  if (value !== lastSentAt) {
+    lastSentAt = value;
+    lastSentMs = isTimeInput(value) ? parseTime(value) : undefined;
+  }
+  return lastSentMs;
+}
+
+function asPrepared(result: ReturnType<typeof parseEvent>): PreparedEvent {
+  return result.ok
+    ? { ok: true, event: result.event }
+    : { ok: false, code: result.reason, message: result.message };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isTimeInput(value: unknown): value is string | number {
+  return typeof value === 'string' || typeof value === 'number';
+}
+
+function isBlank(line: Uint8Array): boolean {
+  for (const byte of line) if (byte !== 32 && byte !== 9) return false;
+  return true;
+}
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === BOM ? text.slice(1) : text;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'array' : typeof value;
+}
