@@ -36,7 +36,7 @@ export function loadAssets(directory = new URL('./assets/', import.meta.url)): R
       throw new PipelineError(
         'asset_missing',
         `the collector's ${name} is missing at ${fileURLToPath(file)}: run \`npm run build\``,
-        { stage: 'producer', cause: error },
+        { stage: 'collector', cause: error },
       );
     }
     assets[name] = asAsset(body, CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'text/plain');

@@ -8,7 +8,7 @@ export class CollectorError extends PipelineError {
   readonly statusCode: number;
 
   constructor(statusCode: number, code: string, message: string, options: { retriable?: boolean } = {}) {
-    super(code, message, { stage: 'producer', retriable: options.retriable ?? false });
+    super(code, message, { stage: 'collector', retriable: options.retriable ?? false });
     this.name = 'CollectorError';
     this.statusCode = statusCode;
   }

@@ -1,5 +1,5 @@
 /** The pipeline stage an error comes from. */
-export type Stage = 'config' | 'event' | 'producer' | 'stream' | 'consumer' | 'sink' | 'cli';
+export type Stage = 'config' | 'event' | 'collector' | 'producer' | 'stream' | 'consumer' | 'sink' | 'cli';
 
 export interface PipelineErrorOptions {
   stage: Stage;
