@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { RunnerStats } from '../consumer/index.js';
 import { PipelineError } from '../core/errors.js';
 import type { SinkLocation, StreamLocation } from '../core/locations.js';
+import type { LandingFormat } from '../sink/formats/index.js';
 import type { LandedCounts } from './pipeline.js';
 
 /** What the consumer thread is started with. */
@@ -13,6 +14,8 @@ export interface ConsumerThreadData {
   batchSize: number;
   batchWindowMs: number;
   consumerName: string;
+  /** How events land: NDJSON gzip or Parquet. */
+  format?: LandingFormat;
   /** The slice of the shards this thread reads (by shard number); the threads of one run split the stream. */
   shardSlice: { index: number; count: number };
 }

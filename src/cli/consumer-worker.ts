@@ -16,6 +16,7 @@ try {
     batchSize: data.batchSize,
     batchWindowMs: data.batchWindowMs,
     consumerName: data.consumerName,
+    ...(data.format === undefined ? {} : { format: data.format }),
     shardSlice: data.shardSlice,
     warn: (message) => post({ type: 'warn', message }),
   });

@@ -1,9 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, PipelineError } from '../core/errors.js';
 import { collectCommand } from './commands/collect.js';
+import { compactCommand } from './commands/compact.js';
 import { consumeCommand } from './commands/consume.js';
 import { produceCommand } from './commands/produce.js';
+import { queryCommand } from './commands/query.js';
 import { redriveCommand } from './commands/redrive.js';
+import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { streamCommand } from './commands/stream.js';
 
@@ -18,7 +21,10 @@ export function buildProgram(): Command {
     .addCommand(consumeCommand())
     .addCommand(collectCommand())
     .addCommand(streamCommand())
-    .addCommand(redriveCommand());
+    .addCommand(redriveCommand())
+    .addCommand(queryCommand())
+    .addCommand(compactCommand())
+    .addCommand(reportCommand());
 }
 
 /** Runs the CLI; every error ends in one line on stderr and a non-zero exit code. */

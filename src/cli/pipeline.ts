@@ -10,6 +10,7 @@ import type { SinkLocation, StreamLocation } from '../core/locations.js';
 import type { CheckpointStore, ObjectStore } from '../core/ports.js';
 import type { BatchingProducer } from '../producer/index.js';
 import { Simulator } from '../producer/index.js';
+import type { LandingFormat } from '../sink/formats/index.js';
 import { openStore } from '../sink/index.js';
 import { openStream, type Stream } from '../stream/index.js';
 import { sleep } from '../util/backoff.js';
@@ -42,7 +43,12 @@ export async function connectStore(location: SinkLocation): Promise<ObjectStore>
 export function startConsumer(
   { stream, checkpoints }: { stream: Stream; checkpoints: CheckpointStore },
   store: ObjectStore,
-  options: Partial<Omit<RunnerOptions, 'reader' | 'checkpoints' | 'handler' | 'onFailure'>> = {},
+  {
+    format,
+    ...options
+  }: Partial<Omit<RunnerOptions, 'reader' | 'checkpoints' | 'handler' | 'onFailure'>> & {
+    format?: LandingFormat;
+  } = {},
 ): { runner: EventSourceRunner; landed: LandedCounts } {
   const landed: LandedCounts = { records: 0, events: 0, errors: 0, objects: 0, bytes: 0 };
   const onBatch = (stats: BatchStats) => {
@@ -53,7 +59,7 @@ export function startConsumer(
     landed.bytes += stats.bytes;
   };
   const warn = options.warn ?? ((message: string) => process.stderr.write(`\nactivity: ${message}\n`));
-  const handler = createHandler({ store, onBatch, warn });
+  const handler = createHandler({ store, onBatch, warn, ...(format === undefined ? {} : { format }) });
   const runner = new EventSourceRunner({
     ...options,
     reader: stream,

@@ -2,7 +2,13 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { describeError, isRetriable, StreamError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { compareSequenceNumbers } from '../core/sequence-numbers.js';
-import { type ParseResult, parseEventRecord, positionEventId } from '../event/index.js';
+import { type ActivityEvent, type ParseResult, parseEventRecord, positionEventId } from '../event/index.js';
+import {
+  DEFAULT_LANDING_FORMAT,
+  type LandingFormat,
+  loadParquetEncoder,
+  PARQUET,
+} from '../sink/formats/index.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import { deaggregateKpl, isKplAggregate, type KplUserRecord } from './kpl.js';
 import {
@@ -32,6 +38,8 @@ export interface BatchStats {
 export interface HandlerOptions {
   store: ObjectStore;
   compressionLevel?: number;
+  /** How events land: NDJSON gzip (the default) or Parquet. Error lines are NDJSON gzip either way. */
+  format?: LandingFormat;
   /** Tries of each object write within one invocation before the batch is reported failed. */
   putAttempts?: number;
   /** Called after each invocation that landed its whole batch. */
@@ -46,6 +54,9 @@ export type ActivityHandler = (event: KinesisStreamEvent) => Promise<KinesisStre
 interface Group {
   key: string;
   lines: string[];
+  /** Events of a Parquet object; `lines` stays empty then. */
+  events: ActivityEvent[];
+  parquet: boolean;
 }
 
 /**
@@ -61,6 +72,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
   const { store } = options;
   const level = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
   const putAttempts = options.putAttempts ?? 3;
+  const parquet = (options.format ?? DEFAULT_LANDING_FORMAT) === 'parquet';
   const warn = options.warn ?? ((message: string) => console.warn(message));
 
   return async (event) => {
@@ -73,19 +85,24 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       partition: string,
       shardId: string,
       seq: string,
-      line: string,
+      line: string | ActivityEvent,
     ) => {
       const id = `${dataset}/${partition}/${shardId}`;
       let group = groups.get(id);
       if (group === undefined) {
-        group = { key: objectKey(dataset, partition, shardId, seq), lines: [] };
+        const asParquet = parquet && dataset === 'events';
+        const extension = asParquet ? PARQUET.extension : NDJSON_GZIP.extension;
+        const key = objectKey(dataset, partition, shardId, seq, '', extension);
+        group = { key, lines: [], events: [], parquet: asParquet };
         groups.set(id, group);
       }
-      group.lines.push(line);
+      if (typeof line === 'string') group.lines.push(line);
+      else group.events.push(line);
     };
     const landEvent = (result: Extract<ParseResult, { ok: true }>, shardId: string, seq: string) => {
       events++;
-      add('events', partitionOf(result.timestampMs), shardId, seq, JSON.stringify(result.event));
+      const { event } = result;
+      add('events', partitionOf(result.timestampMs), shardId, seq, parquet ? event : JSON.stringify(event));
     };
     const landError = (raw: RawRecord, reason: ErrorReason, message: string, streamArn: string) => {
       errors++;
@@ -154,11 +171,15 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     }
 
     let bytes = 0;
+    const encodeParquet = parquet ? await loadParquetEncoder() : undefined;
     const outcomes = await Promise.allSettled(
       [...groups.values()].map(async (group) => {
-        const body = await encodeLines(group.lines, level);
+        const body =
+          group.parquet && encodeParquet !== undefined
+            ? encodeParquet(group.events)
+            : await encodeLines(group.lines, level);
         bytes += body.byteLength;
-        await putWithRetry(store, group.key, body, putAttempts);
+        await putWithRetry(store, group.key, body, group.parquet, putAttempts);
       }),
     );
     const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -177,14 +198,15 @@ async function putWithRetry(
   store: ObjectStore,
   key: string,
   body: Uint8Array,
+  parquet: boolean,
   attempts: number,
 ): Promise<void> {
+  const options = parquet
+    ? { contentType: PARQUET.contentType }
+    : { contentType: NDJSON_GZIP.contentType, contentEncoding: NDJSON_GZIP.contentEncoding };
   for (let attempt = 1; ; attempt++) {
     try {
-      await store.put(key, body, {
-        contentType: NDJSON_GZIP.contentType,
-        contentEncoding: NDJSON_GZIP.contentEncoding,
-      });
+      await store.put(key, body, options);
       return;
     } catch (error) {
       if (attempt >= attempts || !isRetriable(error)) throw error;

@@ -1,6 +1,7 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { ConfigError } from '../core/errors.js';
 import { parseSinkUrl } from '../core/locations.js';
+import { DEFAULT_LANDING_FORMAT, parseLandingFormat } from '../sink/formats/index.js';
 import { openStore } from '../sink/index.js';
 import { type ActivityHandler, createHandler } from './handler.js';
 
@@ -11,13 +12,15 @@ async function init(): Promise<ActivityHandler> {
   if (url === undefined || url === '') {
     throw new ConfigError('SINK_URL must be set to where events land, e.g. s3://BUCKET/PREFIX');
   }
+  const format = parseLandingFormat(process.env.FORMAT || DEFAULT_LANDING_FORMAT, 'FORMAT');
   const store = openStore(parseSinkUrl(url));
   await store.connect();
-  return createHandler({ store });
+  return createHandler({ store, format });
 }
 
 /**
- * The AWS Lambda entry point, configured by the environment: `SINK_URL` names the sink. The store is
+ * The AWS Lambda entry point, configured by the environment: `SINK_URL` names the sink, `FORMAT`
+ * (`ndjson`, the default, or `parquet`) how events land in it. The store is
  * opened once per execution environment and reused across invocations.
  */
 export async function handler(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {

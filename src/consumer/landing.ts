@@ -79,7 +79,8 @@ export function partitionOf(epochMs: number): string {
  * first record in it. A retried batch starts at the same record, so it overwrites the same object
  * instead of adding a duplicate; since the name comes from the first record of this object (not of
  * the batch), a batch retried in smaller pieces (bisected) overwrites too. Only stream positions, never
- * event data, reach the name; odd shard ids or sequence numbers are hashed.
+ * event data, reach the name; odd shard ids or sequence numbers are hashed. `extension` is the
+ * format's (`.ndjson.gz`, or `.parquet` for events landed as Parquet).
  */
 export function objectKey(
   dataset: 'events' | 'errors',
@@ -87,12 +88,13 @@ export function objectKey(
   shardId: string,
   firstSequenceNumber: string,
   suffix = '',
+  extension: string = NDJSON_GZIP.extension,
 ): string {
   const shard = SHARD_ID.test(shardId) ? shardId : `shard-${digest(shardId)}`;
   const seq = SEQUENCE_NUMBER.test(firstSequenceNumber)
     ? firstSequenceNumber
     : `seq-${digest(firstSequenceNumber)}`;
-  return `${dataset}/${partition}/${shard}-${seq}${suffix}${NDJSON_GZIP.extension}`;
+  return `${dataset}/${partition}/${shard}-${seq}${suffix}${extension}`;
 }
 
 /** The NDJSON gzip body of an object. */

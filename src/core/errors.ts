@@ -1,5 +1,14 @@
 /** The pipeline stage an error comes from. */
-export type Stage = 'config' | 'event' | 'collector' | 'producer' | 'stream' | 'consumer' | 'sink' | 'cli';
+export type Stage =
+  | 'config'
+  | 'event'
+  | 'collector'
+  | 'producer'
+  | 'stream'
+  | 'consumer'
+  | 'sink'
+  | 'query'
+  | 'cli';
 
 export interface PipelineErrorOptions {
   stage: Stage;

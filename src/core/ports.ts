@@ -131,5 +131,10 @@ export interface ObjectStore {
   get(key: string, signal?: AbortSignal): Promise<Uint8Array>;
   /** Finished objects under a prefix; skips names that start with `_` or `.`. */
   list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo>;
+  /**
+   * Removes an object; removing one that is not there succeeds (as S3's `DeleteObject` does), so a
+   * repeated or concurrent delete is harmless.
+   */
+  delete(key: string, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

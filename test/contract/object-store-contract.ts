@@ -14,7 +14,7 @@ async function keysUnder(store: ObjectStore, prefix: string): Promise<string[]> 
 
 /**
  * The contract every `ObjectStore` adapter passes: atomic puts that overwrite, listing that skips
- * hidden names, and refusal of unsafe keys.
+ * hidden names, idempotent deletes, and refusal of unsafe keys.
  */
 export function runObjectStoreContract(
   name: string,
@@ -103,6 +103,17 @@ export function runObjectStoreContract(
         await expect(store.put(key, Buffer.from('x'), ndjson)).rejects.toMatchObject({ code: 'unsafe_key' });
       },
     );
+
+    it('deletes an object, leaving its siblings; deleting a missing one succeeds', async () => {
+      await store.put('events/p1/a', Buffer.from('1'), ndjson);
+      await store.put('events/p1/b', Buffer.from('2'), ndjson);
+      await store.delete('events/p1/a');
+      expect(await keysUnder(store, 'events')).toEqual(['events/p1/b']);
+      await expect(store.get('events/p1/a')).rejects.toMatchObject({ code: 'not_found' });
+      await store.delete('events/p1/a');
+      await store.delete('events/never-there');
+      await expect(store.delete('../escape')).rejects.toMatchObject({ code: 'unsafe_key' });
+    });
 
     it('reports a missing object with code not_found', async () => {
       await expect(store.get('events/none')).rejects.toMatchObject({ code: 'not_found' });

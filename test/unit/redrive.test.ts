@@ -369,6 +369,7 @@ describe('redrive', () => {
       connect: () => s.store.connect(),
       get: (key) => s.store.get(key),
       list: (prefix) => s.store.list(prefix),
+      delete: (key) => s.store.delete(key),
       close: () => s.store.close(),
       put: async (key, body, options) => {
         if (key.startsWith('_redrive/')) throw new StoreError('fs_erofs', `could not put ${key}: read-only`);

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { SinkLocation, StreamLocation } from '../../core/locations.js';
+import { FORMAT_FLAG_HELP, type LandingFormat, parseLandingFormat } from '../../sink/formats/index.js';
 import { options } from '../options.js';
 import { connectStore, connectStream, startConsumer } from '../pipeline.js';
 import { formatCount, startProgress } from '../progress.js';
@@ -14,6 +15,7 @@ interface ConsumeFlags {
   consumer: string;
   from?: Date;
   json?: boolean;
+  format: LandingFormat;
 }
 
 export function consumeCommand(): Command {
@@ -27,6 +29,11 @@ export function consumeCommand(): Command {
     .addOption(options.consumer())
     .addOption(options.from())
     .addOption(options.json())
+    .addOption(
+      new Option('--format <format>', FORMAT_FLAG_HELP)
+        .argParser((raw) => parseLandingFormat(raw))
+        .default('ndjson'),
+    )
     .addHelpText(
       'after',
       '\nCheckpoints move only after a batch has landed: stop it at any moment (even kill -9) and start it\nagain, and every event lands exactly once. Ctrl-C finishes the batch in hand and exits.\n\n' +
@@ -44,6 +51,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     batchSize: flags.batchSize,
     batchWindowMs: flags.batchWindow,
     consumerName: flags.consumer,
+    format: flags.format,
     ...(flags.from === undefined
       ? {}
       : { startingPosition: { type: 'AT_TIMESTAMP', timestamp: flags.from }, ignoreCheckpoints: true }),

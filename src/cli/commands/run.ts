@@ -1,8 +1,14 @@
 import { availableParallelism } from 'node:os';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { describeError } from '../../core/errors.js';
 import type { SinkLocation, StreamLocation } from '../../core/locations.js';
 import { BatchingProducer } from '../../producer/index.js';
+import {
+  FORMAT_FLAG_HELP,
+  type LandingFormat,
+  PARQUET,
+  parseLandingFormat,
+} from '../../sink/formats/index.js';
 import { ConsumerThreads } from '../consumer-thread.js';
 import { options } from '../options.js';
 import { connectStore, connectStream, simulate } from '../pipeline.js';
@@ -24,6 +30,8 @@ interface RunFlags {
   batchSize: number;
   batchWindow: number;
   consumer: string;
+  format: LandingFormat;
+  summary?: boolean;
 }
 
 export function runCommand(): Command {
@@ -40,6 +48,17 @@ export function runCommand(): Command {
     .addOption(options.batchSize())
     .addOption(options.batchWindow())
     .addOption(options.consumer())
+    .addOption(
+      new Option('--format <format>', FORMAT_FLAG_HELP)
+        .argParser((raw) => parseLandingFormat(raw))
+        .default('ndjson'),
+    )
+    .addOption(
+      new Option(
+        '--summary',
+        'end with a short table of what landed (events by type, top users, revenue) from the sink',
+      ),
+    )
     .addHelpText(
       'after',
       '\nWithout --events it runs until Ctrl-C (SIGINT) or SIGTERM, then stops producing, lands everything\nalready accepted and prints its summary. With --events N it exits once all N have landed.',
@@ -63,6 +82,7 @@ async function run(flags: RunFlags): Promise<void> {
       batchSize: flags.batchSize,
       batchWindowMs: flags.batchWindow,
       consumerName: flags.consumer,
+      format: flags.format,
     },
     openShards,
     CONSUMER_THREADS,
@@ -71,6 +91,7 @@ async function run(flags: RunFlags): Promise<void> {
   const stop = new AbortController();
   const removeHandlers = onShutdown(() => stop.abort());
   const started = performance.now();
+  const startedAt = new Date();
   const rejected: string[] = [];
 
   const progress = flags.json
@@ -129,9 +150,13 @@ async function run(flags: RunFlags): Promise<void> {
       `  landed    ${formatCount(summary.landed)} events in ${formatCount(summary.objects)} objects (${formatCount(summary.bytes / 1024)} KiB gzip)`,
       `  errors    ${formatCount(summary.errors)}${summary.errors > 0 ? ' (see errors/ in the sink)' : ''}`,
       `  stream    ${summary.stream}`,
-      `  sink      ${summary.sink}  (events/dt=YYYY-MM-DD/hour=HH/*.ndjson.gz)`,
+      `  sink      ${summary.sink}  (events/dt=YYYY-MM-DD/hour=HH/*${flags.format === 'parquet' ? PARQUET.extension : '.ndjson.gz'})`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
+    if (flags.summary) {
+      const { landedSummary } = await import('../../report/index.js');
+      process.stdout.write(await landedSummary(flags.sink, { since: startedAt }));
+    }
   }
   for (const message of rejected) process.stderr.write(`activity: not accepted: ${message}\n`);
   if (producer.stats.failed > 0) process.exitCode = 1;

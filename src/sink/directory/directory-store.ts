@@ -68,6 +68,11 @@ export class DirectoryStore implements ObjectStore {
     return this.#run('get', key, () => readFile(path.join(this.#root, key)));
   }
 
+  async delete(key: string): Promise<void> {
+    assertSafeKey(key);
+    await this.#run('delete', key, () => rm(path.join(this.#root, key), { force: true }));
+  }
+
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const base = prefix.replace(/\/+$/, '');
     if (base !== '') assertSafeKey(base);
@@ -93,8 +98,12 @@ export class DirectoryStore implements ObjectStore {
       const key = relative === '' ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) yield* this.#walk(key);
       else if (entry.isFile()) {
-        const { size } = await stat(path.join(this.#root, key));
-        yield { key, size };
+        // An object deleted between readdir and stat is simply no longer there.
+        const info = await stat(path.join(this.#root, key)).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined;
+          throw this.#wrap('list', key, error);
+        });
+        if (info !== undefined) yield { key, size: info.size };
       }
     }
   }

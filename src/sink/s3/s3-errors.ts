@@ -1,7 +1,7 @@
 import { StoreError } from '../../core/errors.js';
 
 /** The S3 operations the store performs, for messages and permission hints. */
-export type S3Operation = 'connect' | 'put' | 'get' | 'list';
+export type S3Operation = 'connect' | 'put' | 'get' | 'list' | 'delete';
 
 /** Where an error happened: the bucket, the object or prefix, and how to name the endpoint. */
 export interface S3ErrorContext {
@@ -81,6 +81,7 @@ const PERMISSIONS: Record<S3Operation, string> = {
   list: 's3:ListBucket',
   put: 's3:PutObject',
   get: 's3:GetObject',
+  delete: 's3:DeleteObject',
 };
 
 function asErrorLike(error: unknown): ErrorLike {

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   ListObjectsV2Command,
@@ -156,6 +157,19 @@ export class S3Store implements ObjectStore {
         });
         return output.Body === undefined ? new Uint8Array() : output.Body.transformToByteArray();
       },
+      signal,
+    );
+  }
+
+  /** `DeleteObject`: S3 answers success for a key that is not there, so this is idempotent. */
+  async delete(key: string, signal?: AbortSignal): Promise<void> {
+    assertSafeKey(key);
+    const fullKey = this.#base + key;
+    await this.#run(
+      'delete',
+      fullKey,
+      (abortSignal) =>
+        this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: fullKey }), { abortSignal }),
       signal,
     );
   }

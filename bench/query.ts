@@ -1,0 +1,212 @@
+/**
+ * `npm run bench:query`: the time of `SELECT event, count(*) FROM events GROUP BY 1` through
+ * `activity query`'s engine over N landed events (BENCH_QUERY_EVENTS, default 10,000,000), landed once
+ * as NDJSON gzip and once as Parquet with the consumer's own encoders, in objects of 10,000 events (the
+ * consumer's default batch) spread over 24 hours of partitions. Each query runs three times in a fresh
+ * engine: the first run is cold (listing, views, the OS page cache as it is), the others warm. A direct
+ * scan of the files without the deduplicating view is timed as well, to show what deduplication costs.
+ * Last, the NDJSON sink is compacted (`activity compact`: one Parquet object per hour) and timed again:
+ * hours that are one compacted object are read without the deduplicating window.
+ * Prints a table; with --json, ends with one JSON line.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { compact } from '../src/compact/index.js';
+import { encodeLines, objectKey, partitionOf } from '../src/consumer/landing.js';
+import type { ActivityEvent } from '../src/event/index.js';
+import { Simulator } from '../src/producer/index.js';
+import { cellValue, EVENT_COLUMNS, LandedData, listLanded, rawSource } from '../src/query/index.js';
+import { PARQUET } from '../src/sink/formats/index.js';
+import { encodeEventsParquet } from '../src/sink/formats/parquet.js';
+import { DirectoryStore } from '../src/sink/index.js';
+
+const EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? 10_000_000);
+const OBJECT_EVENTS = 10_000;
+const RUNS = 3;
+const SQL = 'SELECT event, count(*) FROM events GROUP BY 1';
+const json = process.argv.includes('--json');
+const log = (line: string) => {
+  if (!json) process.stderr.write(`${line}\n`);
+};
+
+interface Landed {
+  objects: number;
+  bytes: number;
+  encodeSeconds: number;
+}
+
+/** Lands the same simulated events in both sinks, one batch at a time. */
+async function landBoth(
+  ndjson: DirectoryStore,
+  parquet: DirectoryStore,
+): Promise<{ ndjson: Landed; parquet: Landed }> {
+  const start = Date.parse('2026-11-24T00:00:00.000Z');
+  let clock = start;
+  const step = 86_400_000 / EVENTS;
+  const simulator = new Simulator({ users: 100_000, seed: 'bench-query', now: () => (clock += step) });
+  const out = {
+    ndjson: { objects: 0, bytes: 0, encodeSeconds: 0 },
+    parquet: { objects: 0, bytes: 0, encodeSeconds: 0 },
+  };
+  let seq = 1;
+  for (let done = 0; done < EVENTS; done += OBJECT_EVENTS) {
+    const groups = new Map<string, ActivityEvent[]>();
+    for (let i = 0; i < Math.min(OBJECT_EVENTS, EVENTS - done); i++) {
+      const e = simulator.next();
+      const ms = Date.parse(e.timestamp);
+      const event: ActivityEvent = {
+        ...e,
+        context: { ...e.context },
+        received_at: new Date(ms + 40).toISOString(),
+      };
+      const partition = partitionOf(ms);
+      const group = groups.get(partition);
+      if (group === undefined) groups.set(partition, [event]);
+      else group.push(event);
+    }
+    for (const [partition, events] of groups) {
+      const t0 = performance.now();
+      const body = await encodeLines(events.map((e) => JSON.stringify(e)));
+      const t1 = performance.now();
+      const columns = encodeEventsParquet(events);
+      const t2 = performance.now();
+      const shard = 'shardId-000000000000';
+      await ndjson.put(objectKey('events', partition, shard, String(seq)), body, {
+        contentType: 'application/x-ndjson',
+        contentEncoding: 'gzip',
+      });
+      await parquet.put(objectKey('events', partition, shard, String(seq), '', PARQUET.extension), columns, {
+        contentType: PARQUET.contentType,
+      });
+      seq += events.length;
+      out.ndjson.objects++;
+      out.ndjson.bytes += body.byteLength;
+      out.ndjson.encodeSeconds += (t1 - t0) / 1000;
+      out.parquet.objects++;
+      out.parquet.bytes += columns.byteLength;
+      out.parquet.encodeSeconds += (t2 - t1) / 1000;
+    }
+    if ((done / OBJECT_EVENTS) % 50 === 0)
+      log(`landed ${(done + OBJECT_EVENTS).toLocaleString('en-US')} of ${EVENTS.toLocaleString('en-US')}`);
+  }
+  return out;
+}
+
+async function time(sink: string, sql: string): Promise<{ seconds: number[]; rows: string }> {
+  const seconds: number[] = [];
+  let rows = '';
+  for (let run = 0; run < RUNS; run++) {
+    const data = await LandedData.open({ kind: 'directory', path: sink });
+    try {
+      const t = performance.now();
+      const result = await data.query(sql);
+      seconds.push((performance.now() - t) / 1000);
+      rows = JSON.stringify(
+        result.rows.map((r) => r.map(cellValue)).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      );
+    } finally {
+      await data.close();
+    }
+  }
+  return { seconds, rows };
+}
+
+/** The query over every row of the sink's files, typed as the view types them, without deduplication. */
+async function scanWithoutDedup(sink: string): Promise<string> {
+  const objects = await listLanded(new DirectoryStore(sink), 'events');
+  const paths = (format: string) =>
+    objects.filter((o) => o.format === format).map((o) => path.join(sink, o.key));
+  const source = rawSource(EVENT_COLUMNS, { ndjson: paths('ndjson'), parquet: paths('parquet') });
+  return `SELECT event, count(*) FROM (${source}) GROUP BY 1`;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+const dir = await mkdtemp(path.join(tmpdir(), 'activity-bench-query-'));
+try {
+  const sinks = { ndjson: path.join(dir, 'ndjson'), parquet: path.join(dir, 'parquet') };
+  const started = performance.now();
+  const landed = await landBoth(new DirectoryStore(sinks.ndjson), new DirectoryStore(sinks.parquet));
+  log(
+    `landed ${EVENTS.toLocaleString('en-US')} events twice in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+
+  const results: Record<string, unknown>[] = [];
+  let reference: string | undefined;
+  for (const format of ['ndjson', 'parquet'] as const) {
+    const sink = sinks[format];
+    const viaView = await time(sink, SQL);
+    const direct = await time(sink, await scanWithoutDedup(sink));
+    if (viaView.rows !== direct.rows) throw new Error(`${format}: the view and the direct scan disagree`);
+    reference ??= viaView.rows;
+    if (viaView.rows !== reference) throw new Error('NDJSON and Parquet sinks disagree');
+    const info = landed[format];
+    results.push({
+      format,
+      events: EVENTS,
+      objects: info.objects,
+      mib: Number((info.bytes / 1024 / 1024).toFixed(1)),
+      encode_s: Number(info.encodeSeconds.toFixed(1)),
+      query_cold_s: Number((viaView.seconds[0] ?? 0).toFixed(2)),
+      query_warm_s: Number(median(viaView.seconds.slice(1)).toFixed(2)),
+      scan_no_dedup_s: Number(median(direct.seconds.slice(1)).toFixed(2)),
+    });
+    log(`${format}: ${JSON.stringify(results.at(-1))}`);
+  }
+
+  // The NDJSON sink, compacted: one Parquet object per hour.
+  const t = performance.now();
+  const compacted = await compact(
+    { kind: 'directory', path: sinks.ndjson },
+    { before: new Date('2100-01-01T00:00:00Z') },
+  );
+  const compactSeconds = (performance.now() - t) / 1000;
+  log(`compacted ${compacted.hours.length} hours in ${compactSeconds.toFixed(1)} s`);
+  const afterCompaction = await time(sinks.ndjson, SQL);
+  const direct = await time(sinks.ndjson, await scanWithoutDedup(sinks.ndjson));
+  if (afterCompaction.rows !== reference) throw new Error('the compacted sink gives another answer');
+  results.push({
+    format: 'compacted',
+    events: EVENTS,
+    objects: compacted.hours.length,
+    mib: Number((compacted.hours.reduce((n, h) => n + h.bytes, 0) / 1024 / 1024).toFixed(1)),
+    encode_s: Number(compactSeconds.toFixed(1)),
+    query_cold_s: Number((afterCompaction.seconds[0] ?? 0).toFixed(2)),
+    query_warm_s: Number(median(afterCompaction.seconds.slice(1)).toFixed(2)),
+    scan_no_dedup_s: Number(median(direct.seconds.slice(1)).toFixed(2)),
+  });
+  log(`compacted: ${JSON.stringify(results.at(-1))}`);
+
+  if (json) process.stdout.write(`${JSON.stringify({ sql: SQL, results })}\n`);
+  else {
+    const header = [
+      'sink',
+      'events',
+      'objects',
+      'MiB',
+      'write s',
+      'query cold s',
+      'query warm s',
+      'scan, no dedup s',
+    ];
+    const rows = results.map((r) =>
+      [
+        r.format,
+        Number(r.events).toLocaleString('en-US'),
+        r.objects,
+        r.mib,
+        r.encode_s,
+        r.query_cold_s,
+        r.query_warm_s,
+        r.scan_no_dedup_s,
+      ].map(String),
+    );
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    const line = (cells: string[]) =>
+      cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+    process.stdout.write(`${SQL}\n${line(header)}\n${rows.map(line).join('\n')}\n`);
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

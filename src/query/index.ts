@@ -1,0 +1,39 @@
+export { describeDuckDbError, QueryError } from './errors.js';
+export {
+  LandedData,
+  type LandedDataOptions,
+  type QueryResult,
+  type QueryStats,
+} from './landed-data.js';
+export {
+  byPartition,
+  type Dataset,
+  isCompactedKey,
+  type LandedObject,
+  listLanded,
+  parseLandedKey,
+  partitionKey,
+} from './layout.js';
+export { type FetchStats, LocalFiles } from './local-files.js';
+export {
+  formatCsv,
+  formatJson,
+  formatResult,
+  formatTable,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  parseOutputFormat,
+  type ResultTable,
+} from './output.js';
+export { analyseQuery, type DatasetNeed, type QueryNeeds, selectObjects } from './pruning.js';
+export { type Cell, cellJson, cellText, cellValue, ExactNumber, JsonText } from './values.js';
+export {
+  ERROR_COLUMNS,
+  EVENT_COLUMNS,
+  errorsSelect,
+  eventsSelect,
+  rawSource,
+  type SourceFiles,
+  sqlIdentifier,
+  sqlString,
+} from './views.js';

@@ -1,0 +1,248 @@
+import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '@duckdb/node-api';
+import { PipelineError } from '../core/errors.js';
+import type { SinkLocation } from '../core/locations.js';
+import type { ObjectStore } from '../core/ports.js';
+import { openStore } from '../sink/index.js';
+import { describeDuckDbError, QueryError } from './errors.js';
+import { byPartition, type Dataset, isCompactedKey, type LandedObject, listLanded } from './layout.js';
+import { LocalFiles } from './local-files.js';
+import type { ResultTable } from './output.js';
+import { analyseQuery, type QueryNeeds, selectObjects } from './pruning.js';
+import { toCell } from './values.js';
+import { errorsSelect, eventsSelect } from './views.js';
+
+/**
+ * How often a query starts again when the sink changed under it (an object it listed was deleted by
+ * a compaction before it was read). Each compaction deletes an hour's inputs once, after its
+ * compacted object is in place, so a fresh listing finds that object.
+ */
+const MAX_ATTEMPTS = 5;
+
+export interface LandedDataOptions {
+  /** The store to list and read; one is opened (and closed) for the location otherwise. */
+  store?: ObjectStore;
+  /** DuckDB worker threads; DuckDB's default (every core) otherwise. */
+  threads?: number;
+  /** Parallel downloads from an S3 sink (default 8). */
+  downloads?: number;
+}
+
+/** What a query read. */
+export interface QueryStats {
+  /** Objects of the sink the views were built over, after partition pruning. */
+  objects: number;
+  /** Objects of the sink listed, before pruning. */
+  listed: number;
+  /** How many times the query started again because the sink changed under it. */
+  restarts: number;
+}
+
+export interface QueryResult extends ResultTable {
+  stats: QueryStats;
+}
+
+/**
+ * SQL over the landed data of a sink, with DuckDB in this process. Each query lists the sink, keeps
+ * the partitions it can need (worked out from its WHERE clauses on `dt` and `hour`), gets local files
+ * for them (in place for a directory, downloaded for S3) and runs over two views:
+ *
+ * - `events`: every landed event, NDJSON and Parquet alike, one row per `event_id` in each hour;
+ * - `errors`: every error line, one row per failed record.
+ *
+ * Times are `TIMESTAMPTZ` and the session's time zone is UTC, as the partitions are.
+ */
+export class LandedData {
+  readonly url: string;
+  readonly #store: ObjectStore;
+  readonly #ownsStore: boolean;
+  readonly #files: LocalFiles;
+  readonly #instance: DuckDBInstance;
+  readonly #connection: DuckDBConnection;
+  /** Queries share one connection and its transaction: they run one at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    store: ObjectStore,
+    ownsStore: boolean,
+    files: LocalFiles,
+    instance: DuckDBInstance,
+    connection: DuckDBConnection,
+  ) {
+    this.url = store.url;
+    this.#store = store;
+    this.#ownsStore = ownsStore;
+    this.#files = files;
+    this.#instance = instance;
+    this.#connection = connection;
+  }
+
+  /** Connects to the sink and starts DuckDB. */
+  static async open(location: SinkLocation, options: LandedDataOptions = {}): Promise<LandedData> {
+    const store = options.store ?? openStore(location);
+    const ownsStore = options.store === undefined;
+    // A directory sink that does not exist is an empty one: a query must not create it.
+    if (ownsStore && location.kind === 's3') await store.connect();
+    const files = new LocalFiles(
+      location,
+      store,
+      options.downloads === undefined ? {} : { downloads: options.downloads },
+    );
+    try {
+      const instance = await DuckDBInstance.create(':memory:', {
+        // Spills of large sorts and windows go to a private directory, not to `.tmp` in the working directory.
+        temp_directory: await files.scratchDir(),
+        ...(options.threads === undefined ? {} : { threads: String(options.threads) }),
+      });
+      const connection = await instance.connect();
+      await connection.run(`SET TimeZone = 'UTC'`);
+      return new LandedData(store, ownsStore, files, instance, connection);
+    } catch (error) {
+      await files.close();
+      if (ownsStore) await store.close();
+      throw error;
+    }
+  }
+
+  /** Objects downloaded from an S3 sink so far, and their bytes. */
+  get fetched(): { objects: number; bytes: number } {
+    return { ...this.#files.stats };
+  }
+
+  /**
+   * Runs `sql` (one statement, or several separated by `;`: the result is the last one's) and returns
+   * its whole result. `signal` interrupts it.
+   */
+  query(sql: string, signal?: AbortSignal): Promise<QueryResult> {
+    const run = this.#queue.then(() => this.#query(sql, signal));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #query(sql: string, signal?: AbortSignal): Promise<QueryResult> {
+    const connection = this.#connection;
+    const onAbort = () => connection.interrupt();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const needs = await analyseQuery(connection, sql);
+      for (let attempt = 1; ; attempt++) {
+        let listed: Record<Dataset, LandedObject[]> | undefined;
+        // Pruning and query in one transaction: `now()` and `current_date` mean the same in both.
+        if (needs.analysed) await connection.run('BEGIN TRANSACTION');
+        try {
+          listed = await this.#list(needs, signal);
+          const selected = {
+            events: await selectObjects(connection, listed.events, needs.events),
+            errors: await selectObjects(connection, listed.errors, needs.errors),
+          };
+          await this.#createViews(selected, signal);
+          const reader = await this.#run(sql);
+          if (needs.analysed) await connection.run('COMMIT');
+          return {
+            ...toTable(reader),
+            stats: {
+              objects: selected.events.length + selected.errors.length,
+              listed: listed.events.length + listed.errors.length,
+              restarts: attempt - 1,
+            },
+          };
+        } catch (error) {
+          if (needs.analysed) await connection.run('ROLLBACK').catch(() => undefined);
+          signal?.throwIfAborted();
+          if (attempt < MAX_ATTEMPTS && (await this.#changed(error, listed, needs))) continue;
+          throw toQueryError(error, attempt);
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Stops DuckDB, removes downloads and closes the store it opened. */
+  async close(): Promise<void> {
+    this.#connection.closeSync();
+    this.#instance.closeSync();
+    await this.#files.close();
+    if (this.#ownsStore) await this.#store.close();
+  }
+
+  async #list(needs: QueryNeeds, signal?: AbortSignal): Promise<Record<Dataset, LandedObject[]>> {
+    const [events, errors] = await Promise.all(
+      (['events', 'errors'] as const).map((d) =>
+        needs[d].kind === 'none' ? Promise.resolve([]) : listLanded(this.#store, d, signal),
+      ),
+    );
+    return { events: events ?? [], errors: errors ?? [] };
+  }
+
+  async #createViews(selected: Record<Dataset, LandedObject[]>, signal?: AbortSignal): Promise<void> {
+    // Hours that are one compacted object need no deduplication; every other hour does.
+    const alone = new Set<LandedObject>();
+    for (const objects of byPartition(selected.events).values()) {
+      const only = objects[0];
+      if (objects.length === 1 && only !== undefined && isCompactedKey(only.key)) alone.add(only);
+    }
+    const rest = await this.#files.files(
+      selected.events.filter((o) => !alone.has(o)),
+      signal,
+    );
+    const events = { ...rest, unique: await this.#files.paths([...alone], signal) };
+    const errors = await this.#files.files(selected.errors, signal);
+    await this.#connection.run(`CREATE OR REPLACE TEMP VIEW events AS ${eventsSelect(events)}`);
+    await this.#connection.run(`CREATE OR REPLACE TEMP VIEW errors AS ${errorsSelect(errors)}`);
+  }
+
+  async #run(sql: string): Promise<DuckDBResultReader> {
+    const statements = await this.#connection.extractStatements(sql);
+    if (statements.count === 0) throw new QueryError('invalid_sql', 'no SQL statement given');
+    let reader: DuckDBResultReader | undefined;
+    for (let i = 0; i < statements.count; i++) {
+      const prepared = await statements.prepare(i);
+      reader = await prepared.runAndReadAll();
+    }
+    return reader as DuckDBResultReader;
+  }
+
+  /**
+   * True when a failure came from the sink changing under the query: an object it listed is gone
+   * (deleted by a compaction once its rows were in a compacted object).
+   */
+  async #changed(
+    error: unknown,
+    listed: Record<Dataset, LandedObject[]> | undefined,
+    needs: QueryNeeds,
+  ): Promise<boolean> {
+    const missing =
+      (error instanceof PipelineError && error.code === 'not_found') ||
+      (error instanceof Error && /^IO Error:/.test(error.message));
+    if (!missing) return false;
+    // An object vanished while it was being listed: list again.
+    if (listed === undefined) return true;
+    const now = await this.#list(needs).catch(() => undefined);
+    if (now === undefined) return false;
+    const keys = (objects: LandedObject[]) => objects.map((o) => o.key).join('\n');
+    return keys(now.events) !== keys(listed.events) || keys(now.errors) !== keys(listed.errors);
+  }
+}
+
+function toTable(reader: DuckDBResultReader): ResultTable {
+  const types = reader.columnTypes();
+  // A JSON column is VARCHAR with the alias JSON: show the alias, as DuckDB's own DESCRIBE does.
+  const columns = reader
+    .columnNames()
+    .map((name, i) => ({ name, type: types[i]?.alias ?? String(types[i]) }));
+  const rows = reader.getRows().map((row) =>
+    row.map((value, i) => {
+      const type = types[i];
+      return type === undefined ? null : toCell(value, type);
+    }),
+  );
+  return { columns, rows };
+}
+
+function toQueryError(error: unknown, attempts: number): PipelineError {
+  if (error instanceof PipelineError) return error;
+  const { code, message } = describeDuckDbError(error);
+  const restarted =
+    attempts >= MAX_ATTEMPTS ? ` (the sink changed under the query ${attempts} times: run it again)` : '';
+  return new QueryError(code, `${message}${restarted}`, { cause: error });
+}

@@ -1,0 +1,123 @@
+/**
+ * The SQL of the `events` and `errors` views over explicit lists of local files. Column types are
+ * given, not inferred, so an empty sink, a sink of one format or of both, and files missing an
+ * optional field all give the same columns.
+ */
+
+/** A SQL string literal. */
+export function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** A SQL identifier, quoted. */
+export function sqlIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** The columns of `events`, in order, with their DuckDB types. */
+export const EVENT_COLUMNS: readonly (readonly [name: string, type: string])[] = [
+  ['event_id', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+  ['event', 'VARCHAR'],
+  ['timestamp', 'TIMESTAMPTZ'],
+  ['received_at', 'TIMESTAMPTZ'],
+  ['session_id', 'VARCHAR'],
+  ['sent_at', 'TIMESTAMPTZ'],
+  ['original_timestamp', 'TIMESTAMPTZ'],
+  ['properties', 'JSON'],
+  ['context', 'JSON'],
+];
+
+/** The columns of `errors`, in order, with their DuckDB types. */
+export const ERROR_COLUMNS: readonly (readonly [name: string, type: string])[] = [
+  ['reason', 'VARCHAR'],
+  ['message', 'VARCHAR'],
+  ['shard_id', 'VARCHAR'],
+  ['sequence_number', 'VARCHAR'],
+  ['sub_sequence_number', 'INTEGER'],
+  ['partition_key', 'VARCHAR'],
+  ['approximate_arrival_timestamp', 'TIMESTAMPTZ'],
+  ['event_source_arn', 'VARCHAR'],
+  ['data', 'VARCHAR'],
+];
+
+/** The partition columns, from the `dt=…/hour=…` path segments, as Athena's tables have them. */
+export const PARTITION_COLUMNS: readonly (readonly [name: string, type: string])[] = [
+  ['dt', 'DATE'],
+  ['hour', 'INTEGER'],
+];
+
+const HIVE = `hive_partitioning = true, hive_types = {'dt': 'DATE', 'hour': 'INTEGER'}`;
+
+function fileList(paths: readonly string[]): string {
+  return `[${paths.map(sqlString).join(', ')}]`;
+}
+
+/** The typed projection every source of a view goes through, so the parts of a UNION line up. */
+function projection(columns: readonly (readonly [string, string])[]): string {
+  return [...columns, ...PARTITION_COLUMNS]
+    .map(([name, type]) => `CAST(${sqlIdentifier(name)} AS ${type}) AS ${sqlIdentifier(name)}`)
+    .join(', ');
+}
+
+function emptySource(columns: readonly (readonly [string, string])[]): string {
+  const all = [...columns, ...PARTITION_COLUMNS]
+    .map(([name, type]) => `CAST(NULL AS ${type}) AS ${sqlIdentifier(name)}`)
+    .join(', ');
+  return `SELECT ${all} WHERE false`;
+}
+
+function jsonSource(columns: readonly (readonly [string, string])[], paths: readonly string[]): string {
+  const struct = columns.map(([name, type]) => `${sqlIdentifier(name)}: ${sqlString(type)}`).join(', ');
+  return `SELECT ${projection(columns)} FROM read_json(${fileList(paths)}, format = 'newline_delimited', compression = 'gzip', columns = {${struct}}, ${HIVE})`;
+}
+
+function parquetSource(columns: readonly (readonly [string, string])[], paths: readonly string[]): string {
+  return `SELECT ${projection(columns)} FROM read_parquet(${fileList(paths)}, union_by_name = true, ${HIVE})`;
+}
+
+/** The local files of one dataset, by format. */
+export interface SourceFiles {
+  ndjson: readonly string[];
+  parquet: readonly string[];
+  /**
+   * Compacted objects that are the only object of their hour: one row per `event_id` already, so
+   * read as they are, without the deduplicating window.
+   */
+  unique?: readonly string[];
+}
+
+/** Every row of the files, typed, with `dt` and `hour` (not `unique`: see `eventsSelect`). */
+export function rawSource(columns: readonly (readonly [string, string])[], files: SourceFiles): string {
+  const parts: string[] = [];
+  if (files.ndjson.length > 0) parts.push(jsonSource(columns, files.ndjson));
+  if (files.parquet.length > 0) parts.push(parquetSource(columns, files.parquet));
+  if (parts.length === 0) parts.push(emptySource(columns));
+  return parts.join('\nUNION ALL\n');
+}
+
+/**
+ * One row per `event_id` within each hour partition: the copy received first. Copies of an event (a
+ * retried put, a replay, a redrive, an object and its compacted form) carry the event's own
+ * `timestamp`, hence its partition, so deduplicating per partition removes them all; and because `dt`
+ * and `hour` are in the PARTITION BY, DuckDB pushes filters on them below the window and reads only
+ * the files of the hours asked for. Copies received at the same millisecond are the same record
+ * landed twice, so which one is kept does not matter. Hours that are a single compacted object skip
+ * the window: compaction already left one row per `event_id`, and no other object shares the hour.
+ */
+export function eventsSelect(files: SourceFiles): string {
+  const deduplicated = `SELECT * FROM (${rawSource(EVENT_COLUMNS, files)})
+QUALIFY row_number() OVER (PARTITION BY dt, hour, event_id ORDER BY received_at) = 1`;
+  if (files.unique === undefined || files.unique.length === 0) return deduplicated;
+  return `${deduplicated}\nUNION ALL\n${parquetSource(EVENT_COLUMNS, files.unique)}`;
+}
+
+/**
+ * One row per failed record (its stream position and reason) within each partition: a replay that
+ * lands the same bad record again under another object name is counted once.
+ */
+export function errorsSelect(files: SourceFiles): string {
+  return `SELECT * FROM (${rawSource(ERROR_COLUMNS, files)})
+QUALIFY row_number() OVER (
+  PARTITION BY dt, hour, event_source_arn, shard_id, sequence_number, sub_sequence_number, reason) = 1`;
+}

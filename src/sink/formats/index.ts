@@ -1,0 +1,44 @@
+import { ConfigError } from '../../core/errors.js';
+import type { ActivityEvent } from '../../event/types.js';
+
+/**
+ * How events land: `ndjson` (gzip-compressed NDJSON, `.ndjson.gz`) or `parquet` (`.parquet`). Error
+ * lines always land as NDJSON gzip: they keep a record's original bytes for `activity redrive`, which
+ * reads them line by line, and they are few.
+ */
+export type LandingFormat = 'ndjson' | 'parquet';
+
+export const LANDING_FORMATS: readonly LandingFormat[] = ['ndjson', 'parquet'];
+
+export const DEFAULT_LANDING_FORMAT: LandingFormat = 'ndjson';
+
+/** How a Parquet object is stored: `.parquet`, with the media type registered for Parquet. */
+export const PARQUET = {
+  contentType: 'application/vnd.apache.parquet',
+  extension: '.parquet',
+} as const;
+
+/**
+ * Rows per row group: DuckDB's default, large enough for good compression and statistics, small
+ * enough that a reader can skip whole groups by their `timestamp` range.
+ */
+export const PARQUET_ROW_GROUP_SIZE = 122_880;
+
+/** Parses `--format` or `FORMAT`: `ndjson` or `parquet`, in any case. */
+export function parseLandingFormat(text: string, what = 'format'): LandingFormat {
+  const value = text.trim().toLowerCase();
+  if (value === 'ndjson' || value === 'parquet') return value;
+  throw new ConfigError(`${what} must be ndjson or parquet (given "${text}")`);
+}
+
+/** `--format` in a command's help. */
+export const FORMAT_FLAG_HELP =
+  'how events land: ndjson (gzip NDJSON, .ndjson.gz) or parquet (.parquet); errors/ is NDJSON gzip either way';
+
+let encoder: Promise<(events: readonly ActivityEvent[]) => Uint8Array> | undefined;
+
+/** The Parquet encoder, loaded on first use so that NDJSON-only processes never load the writer. */
+export function loadParquetEncoder(): Promise<(events: readonly ActivityEvent[]) => Uint8Array> {
+  encoder ??= import('./parquet.js').then((m) => m.encodeEventsParquet);
+  return encoder;
+}

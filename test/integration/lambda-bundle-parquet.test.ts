@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { copyFile, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parquetReadObjects } from 'hyparquet';
+import { describe, expect, it } from 'vitest';
+import { activityJson, eventOf, kinesisRecord } from '../support/kinesis-events.js';
+import { useTempDir } from '../support/temp.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bundle = path.join(root, 'dist/lambda/index.mjs');
+const tempDir = useTempDir();
+
+/** Imports the bundle in a fresh Node.js process, in a folder with nothing else in it, and invokes it. */
+async function invokeAlone(event: unknown, env: Record<string, string>) {
+  const folder = await tempDir();
+  await copyFile(bundle, path.join(folder, 'index.mjs'));
+  const script = `const { handler } = await import('./index.mjs');
+    const out = await handler(JSON.parse(process.env.EVENT)).catch((e) => ({ thrown: e.message }));
+    process.stdout.write(JSON.stringify(out));`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: folder,
+    env: { PATH: process.env.PATH ?? '', EVENT: JSON.stringify(event), ...env },
+    encoding: 'utf8',
+  });
+  return { status: result.status, stderr: result.stderr, output: JSON.parse(result.stdout || '{}') };
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .sort();
+}
+
+describe('the Lambda bundle with FORMAT=parquet', () => {
+  it('lands events as Parquet, with the Parquet writer inside the one file, and errors as NDJSON gzip', async () => {
+    const sink = path.join(await tempDir(), 'sink');
+    const event = eventOf([
+      kinesisRecord(activityJson({ event_id: 'a', properties: { amount: 9.99 } }), '1'),
+      kinesisRecord('{broken', '2'),
+      kinesisRecord(activityJson({ event_id: 'b' }), '3'),
+    ]);
+    const result = await invokeAlone(event, { SINK_URL: sink, FORMAT: 'parquet' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.output).toEqual({ batchItemFailures: [] });
+    expect(await filesUnder(sink)).toEqual([
+      'errors/dt=2026-11-25/hour=19/shardId-000000000000-2.ndjson.gz',
+      'events/dt=2026-11-25/hour=19/shardId-000000000000-1.parquet',
+    ]);
+    const bytes = await readFile(
+      path.join(sink, 'events/dt=2026-11-25/hour=19/shardId-000000000000-1.parquet'),
+    );
+    const rows = await parquetReadObjects({
+      file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    });
+    expect(rows.map((r) => [r.event_id, r.properties])).toEqual([
+      ['a', { amount: 9.99 }],
+      ['b', null],
+    ]);
+  });
+
+  it('fails the invocation with a clear message for an unknown FORMAT, so nothing lands in the wrong form', async () => {
+    const sink = path.join(await tempDir(), 'sink');
+    const result = await invokeAlone(eventOf([kinesisRecord(activityJson(), '1')]), {
+      SINK_URL: sink,
+      FORMAT: 'orc',
+    });
+    expect(result.output).toEqual({ thrown: 'FORMAT must be ndjson or parquet (given "orc")' });
+  });
+});
