@@ -11,6 +11,7 @@ import {
   type StreamLocation,
 } from '../core/locations.js';
 import { parseTime } from '../event/index.js';
+import { DEFAULT_LANDING_FORMAT, FORMAT_FLAG_HELP, parseLandingFormat } from '../sink/formats/index.js';
 
 /**
  * Every flag the commands share, defined once: its description and default show in `--help`, and
@@ -121,6 +122,10 @@ export const options = {
       'replay: start every shard at this time (AT_TIMESTAMP), ignoring the checkpoints; ISO 8601, epoch seconds or milliseconds, or a duration ago (15m, 2h, 7d)',
       (raw) => parseFromTime(raw),
     ),
+  format: () =>
+    new Option('--format <format>', FORMAT_FLAG_HELP)
+      .argParser((raw: string) => parseLandingFormat(raw))
+      .default(DEFAULT_LANDING_FORMAT),
   consumer: () =>
     option(
       '--consumer <name>',

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import type { SinkLocation, StreamLocation } from '../../core/locations.js';
-import { FORMAT_FLAG_HELP, type LandingFormat, parseLandingFormat } from '../../sink/formats/index.js';
+import type { LandingFormat } from '../../sink/formats/index.js';
 import { options } from '../options.js';
 import { connectStore, connectStream, startConsumer } from '../pipeline.js';
 import { formatCount, startProgress } from '../progress.js';
@@ -29,11 +29,7 @@ export function consumeCommand(): Command {
     .addOption(options.consumer())
     .addOption(options.from())
     .addOption(options.json())
-    .addOption(
-      new Option('--format <format>', FORMAT_FLAG_HELP)
-        .argParser((raw) => parseLandingFormat(raw))
-        .default('ndjson'),
-    )
+    .addOption(options.format())
     .addHelpText(
       'after',
       '\nCheckpoints move only after a batch has landed: stop it at any moment (even kill -9) and start it\nagain, and every event lands exactly once. Ctrl-C finishes the batch in hand and exits.\n\n' +

@@ -3,12 +3,7 @@ import { Command, Option } from 'commander';
 import { describeError } from '../../core/errors.js';
 import type { SinkLocation, StreamLocation } from '../../core/locations.js';
 import { BatchingProducer } from '../../producer/index.js';
-import {
-  FORMAT_FLAG_HELP,
-  type LandingFormat,
-  PARQUET,
-  parseLandingFormat,
-} from '../../sink/formats/index.js';
+import { type LandingFormat, PARQUET } from '../../sink/formats/index.js';
 import { ConsumerThreads } from '../consumer-thread.js';
 import { options } from '../options.js';
 import { connectStore, connectStream, simulate } from '../pipeline.js';
@@ -48,11 +43,7 @@ export function runCommand(): Command {
     .addOption(options.batchSize())
     .addOption(options.batchWindow())
     .addOption(options.consumer())
-    .addOption(
-      new Option('--format <format>', FORMAT_FLAG_HELP)
-        .argParser((raw) => parseLandingFormat(raw))
-        .default('ndjson'),
-    )
+    .addOption(options.format())
     .addOption(
       new Option(
         '--summary',
