@@ -6,6 +6,10 @@ const ISO_8601 =
 
 const EPOCH_STRING = /^\d{1,15}(\.\d+)?$/;
 
+/** The times ISO 8601's four-digit years can write: 0000-01-01 to 9999-12-31T23:59:59.999Z. */
+const MIN_TIME_MS = -62_167_219_200_000;
+const MAX_TIME_MS = 253_402_300_799_999;
+
 /** The form every landed time has (`toISOString`): most producers send it, so it has a fast path. */
 const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -41,18 +45,26 @@ export function parseTime(value: number | string): number | undefined {
   const second = Number(s);
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
   const ms = Number(fraction.padEnd(3, '0').slice(0, 3));
-  const utc = Date.UTC(year, month - 1, day, hour, minute, second, ms);
-  // Date.UTC rolls 31 February over into March: reject dates that do not exist.
-  if (new Date(utc).getUTCDate() !== day) return undefined;
-  if (zone === undefined || zone === 'Z' || zone === 'z') return utc;
+  // Date.UTC reads years 0-99 as 1900-1999: set the full year on its own.
+  const date = new Date(Date.UTC(2000, 0, 1, hour, minute, second, ms));
+  date.setUTCFullYear(year, month - 1, day);
+  const utc = date.getTime();
+  // 31 February rolls over into March: reject dates that do not exist.
+  if (date.getUTCDate() !== day) return undefined;
+  if (zone === undefined || zone === 'Z' || zone === 'z') return inRange(utc);
   const offsetMinutes = Number(oh) * 60 + Number(om);
   if (Number(oh) > 23 || Number(om) > 59) return undefined;
-  return sign === '+' ? utc - offsetMinutes * 60_000 : utc + offsetMinutes * 60_000;
+  return inRange(sign === '+' ? utc - offsetMinutes * 60_000 : utc + offsetMinutes * 60_000);
 }
 
 function epochToMs(value: number): number | undefined {
   if (!Number.isFinite(value) || value < 0) return undefined;
-  return Math.round(value < EPOCH_MS_THRESHOLD ? value * 1000 : value);
+  return inRange(Math.round(value < EPOCH_MS_THRESHOLD ? value * 1000 : value));
+}
+
+/** Only times the landed form can write (and read back); anything else is not a time. */
+function inRange(ms: number): number | undefined {
+  return ms >= MIN_TIME_MS && ms <= MAX_TIME_MS ? ms : undefined;
 }
 
 let lastFormattedMs = Number.NaN;

@@ -125,6 +125,18 @@ describe('parseTime', () => {
     expect(parseTime(99_999_999_999)).toBe(99_999_999_999_000);
     expect(parseTime(100_000_000_000)).toBe(100_000_000_000);
   });
+
+  it('reads only times a four-digit year can write, so no record can make the handler throw', () => {
+    expect(parseTime(1e300)).toBeUndefined();
+    expect(parseTime('999999999999999')).toBeUndefined();
+    expect(parseTime('9999-12-31T23:59:59.999Z')).toBe(253_402_300_799_999);
+    expect(new Date(parseTime('0099-12-31') ?? 0).getUTCFullYear()).toBe(99);
+    const poison = parseEventRecord(Buffer.from('{"user_id":"u","event":"e","timestamp":1e300}'), {
+      receivedAt: Date.now(),
+      fallbackId: () => 'x',
+    });
+    expect(poison).toMatchObject({ ok: false, reason: 'invalid_timestamp' });
+  });
 });
 
 describe('positionEventId', () => {
