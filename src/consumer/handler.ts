@@ -125,7 +125,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       const arrivalMs = Math.round(record.kinesis.approximateArrivalTimestamp * 1000);
       const bytes = Buffer.from(record.kinesis.data, 'base64');
       if (!isKplAggregate(bytes)) {
-        const result = parseEventRecord(bytes, {
+        const result = parseOrReject(bytes, {
           receivedAt: arrivalMs,
           fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber),
         });
@@ -150,7 +150,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       // checkpoints; the sub-sequence number tells them apart in ids and error lines.
       for (let sub = 0; sub < users.length; sub++) {
         const user = users[sub] as KplUserRecord;
-        const result = parseEventRecord(user.data, {
+        const result = parseOrReject(user.data, {
           receivedAt: arrivalMs,
           fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber, sub),
         });
@@ -212,5 +212,25 @@ async function putWithRetry(
       if (attempt >= attempts || !isRetriable(error)) throw error;
       await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 1_000 }));
     }
+  }
+}
+
+/**
+ * Parses one record. Parsing never throws for any input; should a defect make it throw, the record
+ * lands in errors/ as `handler_failed` with the reason, instead of failing the batch and blocking its
+ * shard.
+ */
+function parseOrReject(
+  bytes: Uint8Array,
+  options: Parameters<typeof parseEventRecord>[1],
+): ParseResult | { ok: false; reason: 'handler_failed'; message: string } {
+  try {
+    return parseEventRecord(bytes, options);
+  } catch (error) {
+    return {
+      ok: false,
+      reason: 'handler_failed',
+      message: `the record could not be parsed: ${describeError(error)}`,
+    };
   }
 }
