@@ -1,9 +1,14 @@
 /**
- * `npm run bench`: the embedded pipeline end to end against the floor of its work, in one run on the
- * same generated events. Prints a table; with --json, ends with one JSON line. Figures are ratios
- * against baselines measured in the same run, since this machine is shared and noisy.
+ * `npm run bench`: the embedded pipeline end to end against the floor of its work and against one
+ * object per event, its latency at a steady 10,000 events/s, its memory, and the AWS path on the
+ * emulators, in one run on the same generated events. Prints a table with a pass or miss per target;
+ * with --json, ends with one JSON line. The machine may be shared: the load average is reported
+ * beside each figure, and the throughput targets are ratios against baselines taken in the same run.
+ *
+ * Sizes can be lowered for a quick look: BENCH_EVENTS, BENCH_LATENCY_EVENTS, BENCH_PER_RECORD_EVENTS,
+ * BENCH_AWS_EVENTS.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -15,45 +20,121 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { DEFAULT_COMPRESSION_LEVEL, partitionOf } from '../src/consumer/index.js';
 import { Simulator } from '../src/producer/index.js';
+import { DirectoryStore } from '../src/sink/index.js';
+import { measureLatency } from './latency.js';
+import { describeMachine, load } from './machine.js';
+import { checkTargets, type Figures } from './targets.js';
 
 const gzip = promisify(gzipCallback);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const PER_RECORD_EVENTS = 20_000;
-const AWS_EVENTS = Number(process.env.BENCH_AWS_EVENTS ?? 100_000);
+const cli = path.join(root, 'bin/activity.js');
+
+function size(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+  return value;
+}
+
+const EVENTS = size('BENCH_EVENTS', 1_000_000);
+const LATENCY_RATE = 10_000;
+const LATENCY_EVENTS = size('BENCH_LATENCY_EVENTS', 300_000);
+/** Durable writes run at a few hundred a second here: a few thousand give a stable rate. */
+const PER_RECORD_EVENTS = size('BENCH_PER_RECORD_EVENTS', 5_000);
+const PER_RECORD_UNSYNCED_EVENTS = 20_000;
+const AWS_EVENTS = size('BENCH_AWS_EVENTS', 100_000);
+/** A phase that takes longer than this has hung: stop it rather than the whole bench. */
+const PHASE_TIMEOUT_MS = 5 * 60_000;
+const SEED = 'bench';
+const USERS = 1000;
 const json = process.argv.includes('--json');
 
+const note = (message: string) => process.stderr.write(`bench: ${message}\n`);
+
 function events(count: number) {
-  const simulator = new Simulator({ users: 1000, seed: 'bench' });
+  const simulator = new Simulator({ users: USERS, seed: SEED });
   return Array.from({ length: count }, () => simulator.next());
+}
+
+/** Runs `activity ARGS…` and returns its `--json` summary line. */
+function activity(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return new Promise<Record<string, number>>((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: options.cwd ?? root,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), PHASE_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) {
+        reject(
+          new Error(`activity ${args[0]} failed (${signal ?? `exit ${code}`}): ${err.trim().slice(-500)}`),
+        );
+        return;
+      }
+      try {
+        resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, number>);
+      } catch {
+        reject(new Error(`activity ${args[0]} printed no JSON summary: ${out.slice(-300)}`));
+      }
+    });
+  });
 }
 
 /** The whole pipeline: `activity run` at unlimited rate, as a user runs it. */
 function endToEnd(dir: string) {
-  const result = spawnSync(
-    process.execPath,
-    [
-      path.join(root, 'bin/activity.js'),
-      'run',
-      '--events',
-      String(EVENTS),
-      '--seed',
-      'bench',
-      '--json',
-      '--stream',
-      path.join(dir, 'stream'),
-      '--sink',
-      path.join(dir, 'sink'),
-    ],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
-  if (result.status !== 0) throw new Error(`activity run failed: ${result.stderr}`);
-  return JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
+  return activity([
+    'run',
+    '--events',
+    String(EVENTS),
+    '--users',
+    String(USERS),
+    '--seed',
+    SEED,
+    '--json',
+    '--stream',
+    path.join(dir, 'stream'),
+    '--sink',
+    path.join(dir, 'sink'),
+  ]);
+}
+
+/** `activity run` at a steady 10,000 events/s with default settings; then latency read from the sink. */
+async function steadyRate(dir: string) {
+  const sink = path.join(dir, 'sink');
+  const run = await activity([
+    'run',
+    '--events',
+    String(LATENCY_EVENTS),
+    '--rate',
+    String(LATENCY_RATE),
+    '--users',
+    String(USERS),
+    '--seed',
+    SEED,
+    '--json',
+    '--stream',
+    path.join(dir, 'stream'),
+    '--sink',
+    sink,
+  ]);
+  const latency = await measureLatency(sink);
+  if (latency.events !== LATENCY_EVENTS)
+    throw new Error(`found ${latency.events} events in the sink, expected ${LATENCY_EVENTS}`);
+  return { run, latency };
 }
 
 /**
  * The AWS path on the local emulators: `activity run --stream kinesis://… --sink s3://…` against
- * kinesalite and s3rver running in this process (so the child must be awaited, not run synchronously).
+ * kinesalite and s3rver running in this process. Bound by the emulators, not by the pipeline.
  */
 async function awsPath(dir: string): Promise<Record<string, number>> {
   const require = createRequire(import.meta.url);
@@ -77,99 +158,228 @@ async function awsPath(dir: string): Promise<Record<string, number>> {
     AWS_ENDPOINT_URL_KINESIS: `http://127.0.0.1:${(kinesalite.address() as AddressInfo).port}`,
     AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${s3Port}`,
   };
-  const cli = (args: string[]) =>
-    new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(root, 'bin/activity.js'), ...args], { cwd: dir, env });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (c: Buffer) => {
-        out += c;
-      });
-      child.stderr.on('data', (c: Buffer) => {
-        err += c;
-      });
-      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`activity failed: ${err}`))));
-    });
   try {
-    await cli(['stream', 'create', '--stream', 'kinesis://bench', '--shards', '2']);
-    const out = await cli([
-      'run',
-      '--events',
-      String(AWS_EVENTS),
-      '--seed',
-      'bench',
-      '--json',
-      '--stream',
-      'kinesis://bench',
-      '--sink',
-      's3://bench/p',
-    ]);
-    return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
+    const stream = ['--stream', 'kinesis://bench'];
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [cli, 'stream', 'create', ...stream, '--shards', '2'], {
+        cwd: dir,
+        env,
+        stdio: 'ignore',
+      });
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error('stream create failed'))));
+    });
+    return await activity(
+      ['run', '--events', String(AWS_EVENTS), '--seed', SEED, '--json', ...stream, '--sink', 's3://bench/p'],
+      { cwd: dir, env },
+    );
   } finally {
     kinesalite.close();
     await s3rver.close();
   }
 }
 
-/** The floor: the same events encoded, gzip-compressed with the default level and written, in one loop. */
+/**
+ * The floor: the same events encoded, gzip-compressed with the default level and written, in one loop,
+ * 10,000 to a file. Events are made a file's worth at a time, outside the timed part, so the bench
+ * does not hold a million of them at once.
+ */
 async function limit(dir: string): Promise<number> {
-  const all = events(EVENTS);
-  const started = performance.now();
-  for (let i = 0, n = 0; i < all.length; i += 10_000, n++) {
-    const lines = all.slice(i, i + 10_000).map((e) => JSON.stringify({ ...e, received_at: e.timestamp }));
-    const file = path.join(dir, partitionOf(Date.parse(all[i]?.timestamp ?? '')), `${n}.ndjson.gz`);
+  const simulator = new Simulator({ users: USERS, seed: SEED });
+  let timed = 0;
+  for (let i = 0, n = 0; i < EVENTS; i += 10_000, n++) {
+    const chunk = Array.from({ length: Math.min(10_000, EVENTS - i) }, () => simulator.next());
+    const started = performance.now();
+    const lines = chunk.map((e) => JSON.stringify({ ...e, received_at: e.timestamp }));
+    const file = path.join(dir, partitionOf(Date.parse(chunk[0]?.timestamp ?? '')), `${n}.ndjson.gz`);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, await gzip(`${lines.join('\n')}\n`, { level: DEFAULT_COMPRESSION_LEVEL }));
+    timed += performance.now() - started;
   }
-  return EVENTS / ((performance.now() - started) / 1000);
+  return EVENTS / (timed / 1000);
 }
 
-/** The original design: one object per event, named `user_id_timestamp.json`. */
-async function perRecord(dir: string): Promise<number> {
+/**
+ * The tutorial's design: one object per event, named `user_id_timestamp.json` (so a user's second
+ * event in one second overwrites the first). Written through the directory store, which makes each
+ * object durable (written, synced, renamed) as the pipeline's own objects are and as an S3 PUT is.
+ */
+async function perRecord(dir: string): Promise<{ rate: number; kept: number }> {
   const all = events(PER_RECORD_EVENTS);
+  const store = new DirectoryStore(dir);
+  await store.connect();
+  const keys = new Set<string>();
+  const started = performance.now();
+  for (const e of all) {
+    const key = `${e.user_id}_${Math.floor(Date.parse(e.timestamp) / 1000)}.json`;
+    keys.add(key);
+    await store.put(key, Buffer.from(JSON.stringify(e)), { contentType: 'application/json' });
+  }
+  const rate = PER_RECORD_EVENTS / ((performance.now() - started) / 1000);
+  await store.close();
+  return { rate, kept: keys.size };
+}
+
+/** The same with plain unsynced file writes: what it costs without durability, for reference. */
+async function perRecordUnsynced(dir: string): Promise<number> {
+  const all = events(PER_RECORD_UNSYNCED_EVENTS);
   const started = performance.now();
   for (const e of all)
     await writeFile(
       path.join(dir, `${e.user_id}_${Math.floor(Date.parse(e.timestamp) / 1000)}.json`),
       JSON.stringify(e),
     );
-  return PER_RECORD_EVENTS / ((performance.now() - started) / 1000);
+  return PER_RECORD_UNSYNCED_EVENTS / ((performance.now() - started) / 1000);
 }
 
+interface Phase<T> {
+  value?: T;
+  error?: string;
+  load_before: number;
+  load_after: number;
+  seconds: number;
+}
+
+/** Runs one phase; a failure is reported with the others' figures instead of ending the bench. */
+async function phase<T>(name: string, work: () => Promise<T>): Promise<Phase<T>> {
+  note(`${name}… (load ${load()})`);
+  const loadBefore = load();
+  const started = performance.now();
+  try {
+    const value = await work();
+    return { value, load_before: loadBefore, load_after: load(), seconds: seconds(started) };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    note(`${name} failed: ${message}`);
+    return { error: message, load_before: loadBefore, load_after: load(), seconds: seconds(started) };
+  }
+}
+
+const seconds = (since: number) => Math.round((performance.now() - since) / 100) / 10;
+const count = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+
 const work = await mkdtemp(path.join(tmpdir(), 'activity-bench-'));
+let failed = false;
 try {
-  const dirs = ['run', 'limit', 'per-record', 'aws'].map((d) => path.join(work, d));
-  await Promise.all(dirs.map((d) => mkdir(d, { recursive: true })));
-  const run = endToEnd(dirs[0] as string);
-  const figures = {
-    events: EVENTS,
-    events_per_s: run.events_per_s ?? 0,
-    limit_events_per_s: Math.round(await limit(dirs[1] as string)),
-    per_record_events_per_s: Math.round(await perRecord(dirs[2] as string)),
-    objects_per_million: Math.round(((run.objects ?? 0) * 1_000_000) / EVENTS),
-    peak_rss_mb: run.peak_rss_mb ?? 0,
-    aws_path_events: AWS_EVENTS,
-    aws_path_events_per_s: (await awsPath(dirs[3] as string)).events_per_s ?? 0,
+  const dir = (name: string) => path.join(work, name);
+  await Promise.all(['run', 'limit', 'per-record', 'unsynced', 'steady', 'aws'].map((d) => mkdir(dir(d))));
+  const machine = describeMachine();
+  const started = performance.now();
+
+  const e2e = await phase(`end to end, ${count(EVENTS)} events at full speed`, () => endToEnd(dir('run')));
+  const floor = await phase('floor: encode + gzip + write in one loop', () => limit(dir('limit')));
+  const record = await phase('one durable object per event', () => perRecord(dir('per-record')));
+  const unsynced = await phase('one unsynced file per event', () => perRecordUnsynced(dir('unsynced')));
+  const steady = await phase(`${count(LATENCY_EVENTS)} events at ${count(LATENCY_RATE)} events/s`, () =>
+    steadyRate(dir('steady')),
+  );
+  const aws = await phase(`AWS path on kinesalite + s3rver, ${count(AWS_EVENTS)} events`, () =>
+    awsPath(dir('aws')),
+  );
+
+  const nan = Number.NaN;
+  const figures: Figures = {
+    events_per_s: e2e.value?.events_per_s ?? nan,
+    limit_events_per_s: Math.round(floor.value ?? nan),
+    per_record_events_per_s: Math.round(record.value?.rate ?? nan),
+    p50_latency_ms: steady.value?.latency.p50_ms ?? nan,
+    p99_latency_ms: steady.value?.latency.p99_ms ?? nan,
+    objects_per_million: Math.round(((steady.value?.latency.objects ?? nan) * 1_000_000) / LATENCY_EVENTS),
+    peak_rss_mb: e2e.value?.peak_rss_mb ?? nan,
   };
-  const rows: [string, string][] = [
-    ['end to end (activity run)', `${figures.events_per_s.toLocaleString('en-US')} events/s`],
-    ['floor: encode + gzip + write', `${figures.limit_events_per_s.toLocaleString('en-US')} events/s`],
-    ['one object per event', `${figures.per_record_events_per_s.toLocaleString('en-US')} events/s`],
-    ['end to end ÷ floor', (figures.events_per_s / figures.limit_events_per_s).toFixed(2)],
+  const targets = checkTargets(figures);
+  const verdict = (name: string) => {
+    const t = targets.find((c) => c.name === name);
+    return t === undefined ? '' : t.pass ? 'pass' : 'MISS';
+  };
+  const failures = [e2e, floor, record, unsynced, steady, aws].filter((p) => p.error !== undefined);
+  failed = failures.length > 0;
+
+  const rows: [string, string, string, string][] = [
     [
-      'end to end ÷ one object per event',
-      (figures.events_per_s / figures.per_record_events_per_s).toFixed(1),
+      `end to end (activity run, ${count(EVENTS)} events)`,
+      `${count(figures.events_per_s)} events/s`,
+      `≥ 0.5 × floor = ${count(0.5 * figures.limit_events_per_s)}`,
+      verdict('vs_limit'),
     ],
-    ['objects per million events', String(figures.objects_per_million)],
-    ['peak resident memory', `${figures.peak_rss_mb} MB`],
     [
-      `AWS path on emulators (${AWS_EVENTS.toLocaleString('en-US')} events)`,
-      `${figures.aws_path_events_per_s.toLocaleString('en-US')} events/s`,
+      '',
+      '',
+      `≥ 100 × one object per event = ${count(100 * figures.per_record_events_per_s)}`,
+      verdict('vs_per_record'),
     ],
-    ['AWS path ÷ embedded end to end', (figures.aws_path_events_per_s / figures.events_per_s).toFixed(2)],
+    ['floor: encode + gzip + write, one loop', `${count(figures.limit_events_per_s)} events/s`, '', ''],
+    [
+      'one durable object per event',
+      `${count(figures.per_record_events_per_s)} events/s`,
+      `(${count(record.value?.kept ?? nan)} of ${count(PER_RECORD_EVENTS)} kept)`,
+      '',
+    ],
+    ['one unsynced file per event (reference)', `${count(unsynced.value ?? nan)} events/s`, '', ''],
+    [`latency at ${count(LATENCY_RATE)} events/s: p50`, `${count(figures.p50_latency_ms)} ms`, '', ''],
+    ['latency p99', `${count(figures.p99_latency_ms)} ms`, '< 2,000 ms', verdict('p99_latency')],
+    [
+      '  of which created → on the stream, p99',
+      `${count(steady.value?.latency.to_stream_p99_ms ?? nan)} ms`,
+      '',
+      '',
+    ],
+    [
+      '  of which on the stream → landed, p99',
+      `${count(steady.value?.latency.to_landed_p99_ms ?? nan)} ms`,
+      '',
+      '',
+    ],
+    [
+      'objects per million events at that rate',
+      count(figures.objects_per_million),
+      '< 1,000',
+      verdict('objects'),
+    ],
+    ['peak resident memory at full speed', `${count(figures.peak_rss_mb)} MB`, '< 300 MB', verdict('memory')],
+    [
+      `AWS path, emulator-bound (${count(AWS_EVENTS)} events)`,
+      `${count(aws.value?.events_per_s ?? nan)} events/s`,
+      '',
+      '',
+    ],
   ];
-  for (const [name, value] of rows) process.stdout.write(`${name.padEnd(40)} ${value}\n`);
-  if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
+  const pad = (text: string, i: number) => text.padEnd(widths[i] ?? 0);
+  const lines = [
+    `${machine.cpu}, ${machine.cores} cores, ${machine.memory_gb} GB, Node.js ${machine.node}`,
+    `load average (1 min) ${e2e.load_before} at the start, ${load()} at the end; ${seconds(started)} s in all`,
+    '',
+    ...rows.map((r) => `${pad(r[0], 0)}  ${pad(r[1], 1)}  ${pad(r[2], 2)}  ${r[3]}`.trimEnd()),
+    ...failures.map((p) => `failed: ${p.error}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (json) {
+    const summary = {
+      ...figures,
+      aws_path_events_per_s: aws.value?.events_per_s ?? null,
+      aws_path_events: AWS_EVENTS,
+      aws_path_note: 'emulator-bound (kinesalite and s3rver in the bench process)',
+      events: EVENTS,
+      objects_per_million_full_speed: Math.round(((e2e.value?.objects ?? nan) * 1_000_000) / EVENTS),
+      per_record_unsynced_events_per_s: Math.round(unsynced.value ?? nan),
+      latency: steady.value?.latency ?? null,
+      latency_rate: LATENCY_RATE,
+      targets: Object.fromEntries(
+        targets.map((t) => [t.name, { rule: t.rule, value: t.value, bound: t.bound, pass: t.pass }]),
+      ),
+      all_targets_met: targets.every((t) => t.pass),
+      phases: Object.fromEntries(
+        Object.entries({ e2e, floor, record, unsynced, steady, aws }).map(([name, p]) => [
+          name,
+          { seconds: p.seconds, load_before: p.load_before, load_after: p.load_after, error: p.error },
+        ]),
+      ),
+      machine: { ...machine, load_at_end: load() },
+    };
+    // JSON has no NaN: a figure that was not measured is null.
+    process.stdout.write(`${JSON.stringify(summary, (_k, v) => (Number.isNaN(v) ? null : v))}\n`);
+  }
 } finally {
   await rm(work, { recursive: true, force: true });
 }
+if (failed) process.exitCode = 1;
