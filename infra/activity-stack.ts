@@ -33,7 +33,7 @@ import {
   resolveStackConfig,
   snakeCase,
 } from './config.js';
-import { ERROR_COLUMNS, EVENT_COLUMNS, landedTableInput } from './query-tables.js';
+import { ERROR_COLUMNS, eventColumns, landedTableInput } from './query-tables.js';
 
 /** Where `npm run build` writes the consumer bundle. */
 export const DEFAULT_LAMBDA_DIR = fileURLToPath(new URL('../dist/lambda/', import.meta.url));
@@ -211,6 +211,8 @@ export class ActivityStack extends Stack {
       logGroup,
       environment: {
         SINK_URL: sinkUrl,
+        // How events land: `ndjson` or `parquet`; the events table below reads that format.
+        FORMAT: config.format,
         // The bundle is minified; its source map turns stack traces in the logs back into source lines.
         NODE_OPTIONS: '--enable-source-maps',
       },
@@ -314,7 +316,8 @@ export class ActivityStack extends Stack {
       tableInput: landedTableInput({
         name: 'events',
         description: 'Activity events by event time (UTC); may hold duplicates: deduplicate by event_id',
-        columns: EVENT_COLUMNS,
+        format: config.format,
+        columns: eventColumns(config.format),
         location: location('events'),
         projectionStartDate: config.projectionStartDate,
       }),
@@ -327,6 +330,8 @@ export class ActivityStack extends Stack {
         name: 'errors',
         description:
           'Records that did not land as events, by arrival time (UTC), with their bytes and reason',
+        // Error lines land as NDJSON gzip whatever the events' format.
+        format: 'ndjson',
         columns: ERROR_COLUMNS,
         location: location('errors'),
         projectionStartDate: config.projectionStartDate,
@@ -359,7 +364,10 @@ export class ActivityStack extends Stack {
         'SELECT event, count(DISTINCT event_id) AS events',
         'FROM events',
         "WHERE dt >= date_format(current_date - interval '1' day, '%Y-%m-%d')",
-        '  AND from_iso8601_timestamp("timestamp") >= current_timestamp - interval \'1\' day',
+        // In Parquet the times are timestamps; in NDJSON, ISO 8601 text.
+        config.format === 'parquet'
+          ? '  AND "timestamp" >= current_timestamp - interval \'1\' day'
+          : '  AND from_iso8601_timestamp("timestamp") >= current_timestamp - interval \'1\' day',
         'GROUP BY event',
         'ORDER BY events DESC',
       ].join('\n'),

@@ -2,6 +2,7 @@ import type { Node } from 'constructs';
 import { ConfigError } from '../src/core/errors.js';
 import { MAX_BATCH_SIZE, MAX_BATCH_WINDOW_MS, MIN_EVENT_TIME_MS } from '../src/core/limits.js';
 import { parseSinkUrl } from '../src/core/locations.js';
+import { DEFAULT_LANDING_FORMAT, LANDING_FORMATS, type LandingFormat } from '../src/sink/formats/index.js';
 
 /** Where the stream's capacity comes from: paid per hour and per GB, or per provisioned shard. */
 export type StreamMode = 'on-demand' | 'provisioned';
@@ -19,6 +20,7 @@ export interface ActivityStackConfig {
   retentionHours: number;
   bucketName: string | undefined;
   sinkPrefix: string;
+  format: LandingFormat;
   transitionDays: number;
   transitionStorageClass: TransitionStorageClass;
   expirationDays: number;
@@ -66,6 +68,11 @@ export const CONFIG_FIELDS: { [K in keyof ActivityStackConfig]: FieldDoc } = {
   sinkPrefix: {
     description: 'prefix in the bucket under which `events/` and `errors/` land',
     default: 'activity',
+  },
+  format: {
+    description:
+      "how events land (the function's `FORMAT`) and the `events` table reads them: `ndjson` (gzip) or `parquet`",
+    default: DEFAULT_LANDING_FORMAT,
   },
   transitionDays: {
     description: 'days after which landed objects move to `transitionStorageClass`; 0 never',
@@ -277,6 +284,7 @@ export function resolveStackConfig(input: ActivityStackInput = {}, now = Date.no
       ? text('bucketName', input.bucketName, BUCKET_NAME, '3-63 lowercase letters, digits, "." or "-"')
       : undefined,
     sinkPrefix: sinkPrefix(raw('sinkPrefix')),
+    format: oneOf('format', raw('format'), LANDING_FORMATS),
     transitionDays,
     transitionStorageClass,
     expirationDays,

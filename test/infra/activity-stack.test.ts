@@ -7,6 +7,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActivityStack } from '../../infra/activity-stack.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { EVENT_PARQUET_SCHEMA } from '../../src/sink/formats/parquet.js';
 import { cleanUpSynths, ROOT, type Synthesized, synth } from './synth.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
@@ -25,6 +26,18 @@ function logicalId(template: Template, type: string, props?: Record<string, unkn
 const DT_HOUR = 'dt=${dt}/hour=${hour}/';
 
 const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
+
+/** The Glue table named `name`, as `TableInput` with its storage descriptor and parameters. */
+function table(template: Template, name: string) {
+  const [, resource] = only(template, 'AWS::Glue::Table', { TableInput: Match.objectLike({ Name: name }) });
+  return resource.Properties.TableInput as {
+    Parameters: Record<string, unknown>;
+    StorageDescriptor: Record<string, unknown> & { Columns: { Name: string; Type: string }[] };
+  };
+}
+
+const columnTypes = (input: ReturnType<typeof table>) =>
+  input.StorageDescriptor.Columns.map((c) => [c.Name, c.Type]);
 
 /** Every IAM statement of every policy in the template, with the policy's logical id. */
 function statements(template: Template): { policy: string; Action: string | string[]; Resource: unknown }[] {
@@ -63,6 +76,7 @@ beforeAll(() => {
     alarmEmail: 'ops@example.com',
     databaseName: 'clicks',
     projectionStartDate: '2025-06-01',
+    format: 'parquet',
   });
   t = main.template;
   ids = {
@@ -134,6 +148,11 @@ describe('synthesis', () => {
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  it('refuses to synthesize with a format the consumer cannot land, naming the value', () => {
+    expect(() => synth({ format: 'csv' })).toThrow(ConfigError);
+    expect(() => synth({ format: 'csv' })).toThrow('format must be one of ndjson, parquet (given "csv")');
   });
 });
 
@@ -262,7 +281,7 @@ describe('the bucket', () => {
 });
 
 describe('the consumer', () => {
-  it('runs the bundle from dist/lambda on Node.js 22 or newer, arm64, with SINK_URL naming the bucket', () => {
+  it('runs the bundle from dist/lambda on Node.js 22 or newer, arm64, with SINK_URL naming the bucket and FORMAT how events land', () => {
     const [, fn] = only(t, 'AWS::Lambda::Function');
     expect(fn.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
     expect(fn.Properties).toMatchObject({
@@ -272,12 +291,23 @@ describe('the consumer', () => {
       MemorySize: 1024,
       Timeout: 120,
       Environment: {
-        Variables: { SINK_URL: { 'Fn::Join': ['', ['s3://', { Ref: ids.bucket }, '/activity']] } },
+        Variables: {
+          SINK_URL: { 'Fn::Join': ['', ['s3://', { Ref: ids.bucket }, '/activity']] },
+          FORMAT: 'ndjson',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
       },
     });
+    expect(Object.keys((fn.Properties.Environment as { Variables: object }).Variables)).toHaveLength(3);
     variant.template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
-      Environment: { Variables: Match.objectLike({ SINK_URL: Match.anyValue() }) },
+      Environment: {
+        Variables: {
+          SINK_URL: { 'Fn::Join': ['', ['s3://', Match.anyValue(), '/landing/zone']] },
+          FORMAT: 'parquet',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
     });
   });
 
@@ -344,19 +374,28 @@ describe('least privilege', () => {
     }
   });
 
-  it('the consumer may put objects under the prefix, list the bucket, read the stream, decrypt with its key, send failure records and write its own logs: nothing else', () => {
-    const [roleId, role] = only(t, 'AWS::IAM::Role', {
-      AssumeRolePolicyDocument: Match.objectLike({
-        Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
-      }),
+  /** The statements granted to the consumer's role, which has no managed policy. */
+  function consumerGrants(template: Template) {
+    // The function with SINK_URL: the variant also has the bucket auto-delete function, with its own role.
+    const [, fn] = only(template, 'AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SINK_URL: Match.anyValue() }) },
+    });
+    const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const role = template.toJSON().Resources[roleId] as Resource;
+    expect(role.Properties.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [expect.objectContaining({ Principal: { Service: 'lambda.amazonaws.com' } })],
     });
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    const granted = statements(t)
+    return statements(template)
       .filter((s) => {
-        const roles = t.findResources('AWS::IAM::Policy')[s.policy]?.Properties.Roles;
+        const roles = template.findResources('AWS::IAM::Policy')[s.policy]?.Properties.Roles;
         return JSON.stringify(roles) === JSON.stringify([{ Ref: roleId }]);
       })
       .map(({ Action, Resource }) => ({ Action, Resource }));
+  }
+
+  it('the consumer may put objects under the prefix, list the bucket, read the stream, decrypt with its key, send failure records and write its own logs: nothing else', () => {
+    const granted = consumerGrants(t);
     expect(granted).toEqual(
       expect.arrayContaining([
         { Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [getAtt(ids.bucket), '/activity/*']] } },
@@ -379,6 +418,17 @@ describe('least privilege', () => {
       expect.arrayContaining(['kinesis:GetRecords', 'kinesis:GetShardIterator']),
     );
     expect(JSON.stringify(kinesis?.Action)).not.toMatch(/Put|Delete|Create|Update/);
+  });
+
+  it('landing Parquet grants the consumer nothing more: it never deletes (activity compact does, with its own credentials)', () => {
+    const parquet = consumerGrants(variant.template);
+    expect(parquet).toHaveLength(6);
+    expect(parquet.flatMap((s) => [s.Action].flat())).toEqual(
+      consumerGrants(t).flatMap((s) => [s.Action].flat()),
+    );
+    for (const granted of [consumerGrants(t), parquet]) {
+      expect(JSON.stringify(granted.map((s) => s.Action))).not.toMatch(/s3:Delete/);
+    }
   });
 
   it('the consumer writes its logs to its own log group, kept 30 days', () => {
@@ -466,8 +516,11 @@ describe('query', () => {
     expect(input.StorageDescriptor).toMatchObject({
       Location: { 'Fn::Join': ['', ['s3://', { Ref: ids.bucket }, '/activity/events/']] },
       InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+      OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+      Compressed: true,
       SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
     });
+    expect(input.Parameters).toMatchObject({ classification: 'json', compressionType: 'gzip' });
     const columns = (input.StorageDescriptor?.Columns as { Name: string; Type: string }[] | undefined)?.map(
       (c) => [c.Name, c.Type],
     );
@@ -536,6 +589,86 @@ describe('query', () => {
     expect(input.Parameters['storage.location.template']).toEqual({
       'Fn::Join': ['', ['s3://', { Ref: ids.bucket }, `/activity/errors/${DT_HOUR}`]],
     });
+  });
+
+  it('with format=parquet, reads events/ with the Parquet SerDe, the four times typed timestamp', () => {
+    const input = table(variant.template, 'events');
+    expect(input.StorageDescriptor).toMatchObject({
+      Location: { 'Fn::Join': ['', ['s3://', { Ref: ids.bucket }, '/landing/zone/events/']] },
+      InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+      OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+      Compressed: false,
+      SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+    });
+    expect(columnTypes(input)).toEqual([
+      ['event_id', 'string'],
+      ['user_id', 'string'],
+      ['event', 'string'],
+      ['timestamp', 'timestamp'],
+      ['received_at', 'timestamp'],
+      ['session_id', 'string'],
+      ['sent_at', 'timestamp'],
+      ['original_timestamp', 'timestamp'],
+      ['properties', 'string'],
+      ['context', 'string'],
+    ]);
+    expect(input.Parameters.classification).toBe('parquet');
+    expect(input.Parameters.compressionType).toBeUndefined();
+    expect((input as unknown as { PartitionKeys: unknown }).PartitionKeys).toEqual(
+      (events().Properties.TableInput as { PartitionKeys: unknown }).PartitionKeys,
+    );
+  });
+
+  it('types the Parquet table as the consumer writes its objects: the same columns, times as timestamps, text as string', () => {
+    // Every column of the writer's schema, in order, typed as Athena reads its physical and logical type.
+    const athenaType = (column: (typeof EVENT_PARQUET_SCHEMA)[number]) => {
+      if (column.type === 'INT64' && column.logical_type?.type === 'TIMESTAMP') {
+        expect(column.logical_type).toEqual({ type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' });
+        return 'timestamp';
+      }
+      return column.type === 'BYTE_ARRAY' ? 'string' : `no mapping for ${column.type}`;
+    };
+    const written = EVENT_PARQUET_SCHEMA.slice(1).map((column) => [column.name, athenaType(column)]);
+    expect(written).toHaveLength(10);
+    expect(columnTypes(table(variant.template, 'events'))).toEqual(written);
+    // The NDJSON table has the same names in the same order: only the types of the times differ.
+    expect(columnTypes(table(t, 'events')).map(([name]) => name)).toEqual(written.map(([name]) => name));
+  });
+
+  it('keeps the same partition projection with format=parquet', () => {
+    // The defaults' events table with only the range and location the variant changes.
+    const projection = (input: ReturnType<typeof table>) =>
+      Object.fromEntries(Object.entries(input.Parameters).filter(([key]) => key.startsWith('projection.')));
+    expect(projection(table(variant.template, 'events'))).toEqual({
+      ...projection(table(t, 'events')),
+      'projection.dt.range': '2025-06-01,NOW',
+    });
+    expect(table(variant.template, 'events').Parameters['storage.location.template']).toEqual({
+      'Fn::Join': ['', ['s3://', { Ref: ids.bucket }, `/landing/zone/events/${DT_HOUR}`]],
+    });
+  });
+
+  it('keeps the errors table on gzip NDJSON with the JSON SerDe whatever the format', () => {
+    for (const template of [t, variant.template]) {
+      const input = table(template, 'errors');
+      expect(input.StorageDescriptor).toMatchObject({
+        InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+        Compressed: true,
+        SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+      });
+      expect(input.Parameters).toMatchObject({ classification: 'json', compressionType: 'gzip' });
+      for (const [, type] of columnTypes(input)) expect(type).toBe('string');
+    }
+  });
+
+  it('saves a last-day query that reads the times as each format stores them', () => {
+    const query = (template: Template) =>
+      only(template, 'AWS::Athena::NamedQuery')[1].Properties.QueryString as string;
+    expect(query(t)).toContain(
+      'AND from_iso8601_timestamp("timestamp") >= current_timestamp - interval \'1\' day',
+    );
+    expect(query(variant.template)).toContain('AND "timestamp" >= current_timestamp - interval \'1\' day');
+    expect(query(variant.template)).not.toContain('from_iso8601_timestamp');
   });
 
   it('has an Athena workgroup that enforces an encrypted result location in the bucket', () => {

@@ -31,6 +31,7 @@ describe('stack settings', () => {
       streamMode: 'on-demand',
       retentionHours: 24,
       sinkPrefix: 'activity',
+      format: 'ndjson',
       transitionDays: 30,
       transitionStorageClass: 'STANDARD_IA',
       expirationDays: 0,
@@ -75,6 +76,10 @@ describe('stack settings', () => {
     [{ memoryMb: 1.5 }, 'memoryMb must be an integer between 128 and 10240 (given 1.5)'],
     [{ streamMode: 'ondemand' }, 'streamMode must be one of on-demand, provisioned (given "ondemand")'],
     [{ runtime: 'nodejs20.x' }, 'runtime must be one of nodejs22.x, nodejs24.x (given "nodejs20.x")'],
+    [{ format: 'csv' }, 'format must be one of ndjson, parquet (given "csv")'],
+    [{ format: 'ndjson.gz' }, 'format must be one of ndjson, parquet (given "ndjson.gz")'],
+    [{ format: '' }, 'format must be one of ndjson, parquet (given "")'],
+    [{ format: 1 }, 'format must be one of ndjson, parquet (given 1)'],
     [{ removeDataOnDestroy: 'yes' }, 'removeDataOnDestroy must be true or false (given "yes")'],
     [
       { bucketName: 'My_Bucket' },
@@ -97,6 +102,11 @@ describe('stack settings', () => {
     [{ projectionStartDate: '2026-12-01' }, 'projectionStartDate must be between 2000-01-01 and today'],
   ] as [ActivityStackInput, string][])('refuse %j with a message naming the value', (input, message) => {
     expect(refusal(input)).toContain(message);
+  });
+
+  it('take format=parquet, the one other way the consumer lands events', () => {
+    expect(resolve({ format: 'parquet' }).format).toBe('parquet');
+    expect(resolve({ format: 'ndjson' }).format).toBe('ndjson');
   });
 
   it('refuse a shard count for an on-demand stream, and say how to provision one', () => {
@@ -129,9 +139,14 @@ describe('stack settings', () => {
 describe('context', () => {
   it("takes the stack's settings and leaves the CDK's own keys alone", () => {
     const app = new App({
-      context: { ...cdkJsonContext(), batchSize: '100', 'aws:cdk:version-reporting': true },
+      context: {
+        ...cdkJsonContext(),
+        batchSize: '100',
+        format: 'parquet',
+        'aws:cdk:version-reporting': true,
+      },
     });
-    expect(contextInput(app.node)).toEqual({ batchSize: '100' });
+    expect(contextInput(app.node)).toEqual({ batchSize: '100', format: 'parquet' });
   });
 
   it('refuses a key that reads like a setting but is none, instead of ignoring it', () => {
