@@ -39,11 +39,11 @@ class ConsumerThread {
   readonly done: Promise<void>;
   readonly #worker: Worker;
 
-  constructor(data: ConsumerThreadData, warn: (message: string) => void) {
+  constructor(data: ConsumerThreadData, shardsPerThread: number, warn: (message: string) => void) {
     // Under the TypeScript loader (tests) this file is .ts, in the build .js: start the sibling alike.
     const self = fileURLToPath(import.meta.url);
     const entry = path.join(path.dirname(self), `consumer-worker${path.extname(self)}`);
-    this.#worker = new Worker(entry, { workerData: data });
+    this.#worker = new Worker(entry, { workerData: data, resourceLimits: heapLimits(data, shardsPerThread) });
     this.done = new Promise((resolve, reject) => {
       let finished = false;
       this.#worker.on('message', (message: FromConsumer) => {
@@ -83,6 +83,20 @@ class ConsumerThread {
   }
 }
 
+/** What one record of a batch may hold in memory, read and parsed, for sizing a thread's heap. */
+const HEAP_PER_RECORD_KIB = 8;
+
+/**
+ * A heap bound for a consumer thread: room for two batches per shard it reads (the one being landed
+ * and the next being read) over a fixed base. Without a bound V8 lets each thread's heap grow to
+ * hundreds of MB of garbage before it collects; with it, the garbage is collected early. Batches are
+ * also capped at Lambda's 6 MB payload, so large records stay within the bound.
+ */
+function heapLimits(data: ConsumerThreadData, shardsPerThread: number) {
+  const batchesMb = (shardsPerThread * 2 * data.batchSize * HEAP_PER_RECORD_KIB) / 1024;
+  return { maxOldGenerationSizeMb: Math.max(128, Math.ceil(48 + batchesMb)), maxYoungGenerationSizeMb: 16 };
+}
+
 /**
  * The consumer spread over threads, each reading its own shards, as Lambda runs one invocation per
  * shard at once. Counts are summed over the threads.
@@ -100,7 +114,8 @@ export class ConsumerThreads {
     const count = Math.max(1, Math.min(threads, openShards));
     this.#threads = Array.from(
       { length: count },
-      (_, index) => new ConsumerThread({ ...data, shardSlice: { index, count } }, warn),
+      (_, index) =>
+        new ConsumerThread({ ...data, shardSlice: { index, count } }, Math.ceil(openShards / count), warn),
     );
     this.done = Promise.all(this.#threads.map((t) => t.done)).then(() => undefined);
   }

@@ -11,8 +11,8 @@ import type { CheckpointStore, ObjectStore } from '../core/ports.js';
 import type { BatchingProducer } from '../producer/index.js';
 import { Simulator } from '../producer/index.js';
 import type { LandingFormat } from '../sink/formats/index.js';
-import { openStore } from '../sink/index.js';
-import { openStream, type Stream } from '../stream/index.js';
+import { openStore } from '../sink/open-store.js';
+import { openStream, type Stream } from '../stream/open-stream.js';
 import { sleep } from '../util/backoff.js';
 
 /** What the consumer has landed so far. */
@@ -28,13 +28,13 @@ export async function connectStream(
   location: StreamLocation,
   shards?: number,
 ): Promise<{ stream: Stream; checkpoints: CheckpointStore }> {
-  const opened = openStream(location, shards === undefined ? {} : { shards });
+  const opened = await openStream(location, shards === undefined ? {} : { shards });
   await opened.stream.connect();
   return opened;
 }
 
 export async function connectStore(location: SinkLocation): Promise<ObjectStore> {
-  const store = openStore(location);
+  const store = await openStore(location);
   await store.connect();
   return store;
 }

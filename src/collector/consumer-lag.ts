@@ -1,6 +1,6 @@
 import { describeError } from '../core/errors.js';
 import type { StreamWriter } from '../core/ports.js';
-import { LocalStream } from '../stream/index.js';
+import { LocalStream } from '../stream/local/index.js';
 
 /** After this long without a checkpoint moving while records wait, the consumer is shown as stalled. */
 export const STALLED_AFTER_MS = 30_000;

@@ -19,7 +19,7 @@ import {
   sqlString,
 } from '../query/index.js';
 import { PARQUET, PARQUET_ROW_GROUP_SIZE } from '../sink/formats/index.js';
-import { openStore } from '../sink/index.js';
+import { openStore } from '../sink/open-store.js';
 import { defaultCompactBefore, HOUR_MS } from './before.js';
 
 /** The deterministic name of the compacted object of a set of inputs. */
@@ -87,7 +87,7 @@ export interface CompactOptions {
 export async function compact(location: SinkLocation, options: CompactOptions = {}): Promise<CompactResult> {
   const before = options.before ?? defaultCompactBefore();
   const dryRun = options.dryRun ?? false;
-  const store = options.store ?? openStore(location);
+  const store = options.store ?? (await openStore(location));
   const ownsStore = options.store === undefined;
   const result: CompactResult = { hours: [], alreadyCompacted: 0, open: 0, before, dryRun };
   if (ownsStore && location.kind === 's3') await store.connect();

@@ -2,7 +2,7 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { ConfigError } from '../core/errors.js';
 import { parseSinkUrl } from '../core/locations.js';
 import { DEFAULT_LANDING_FORMAT, parseLandingFormat } from '../sink/formats/index.js';
-import { openStore } from '../sink/index.js';
+import { openStore } from '../sink/open-store.js';
 import { type ActivityHandler, createHandler } from './handler.js';
 
 let ready: Promise<ActivityHandler> | undefined;
@@ -13,7 +13,7 @@ async function init(): Promise<ActivityHandler> {
     throw new ConfigError('SINK_URL must be set to where events land, e.g. s3://BUCKET/PREFIX');
   }
   const format = parseLandingFormat(process.env.FORMAT || DEFAULT_LANDING_FORMAT, 'FORMAT');
-  const store = openStore(parseSinkUrl(url));
+  const store = await openStore(parseSinkUrl(url));
   await store.connect();
   return createHandler({ store, format });
 }

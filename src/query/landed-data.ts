@@ -2,7 +2,7 @@ import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '
 import { PipelineError } from '../core/errors.js';
 import type { SinkLocation } from '../core/locations.js';
 import type { ObjectStore } from '../core/ports.js';
-import { openStore } from '../sink/index.js';
+import { openStore } from '../sink/open-store.js';
 import { describeDuckDbError, QueryError } from './errors.js';
 import { byPartition, type Dataset, isCompactedKey, type LandedObject, listLanded } from './layout.js';
 import { LocalFiles } from './local-files.js';
@@ -78,7 +78,7 @@ export class LandedData {
 
   /** Connects to the sink and starts DuckDB. */
   static async open(location: SinkLocation, options: LandedDataOptions = {}): Promise<LandedData> {
-    const store = options.store ?? openStore(location);
+    const store = options.store ?? (await openStore(location));
     const ownsStore = options.store === undefined;
     // A directory sink that does not exist is an empty one: a query must not create it.
     if (ownsStore && location.kind === 's3') await store.connect();

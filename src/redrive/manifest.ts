@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { PipelineError, StoreError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
-import { assertSafeKey } from '../sink/index.js';
+import { assertSafeKey } from '../sink/keys.js';
 
 const gzip = promisify(gzipCallback);
 const gunzip = promisify(gunzipCallback);

@@ -55,8 +55,8 @@ describe('S3Store against s3rver', () => {
     expect(track(new S3Store({ bucket: BUCKET, prefix: '' })).url).toBe(`s3://${BUCKET}/`);
   });
 
-  it('openStore returns an S3Store for an s3 location', () => {
-    const store = openStore({ kind: 's3', bucket: BUCKET, prefix: 'x' });
+  it('openStore returns an S3Store for an s3 location', async () => {
+    const store = await openStore({ kind: 's3', bucket: BUCKET, prefix: 'x' });
     expect(store).toBeInstanceOf(S3Store);
     expect(store.url).toBe(`s3://${BUCKET}/x`);
     return store.close();

@@ -9,8 +9,8 @@ import {
   type RedriveStats,
   redrive,
 } from '../../redrive/index.js';
-import { openStore } from '../../sink/index.js';
-import { openStream } from '../../stream/index.js';
+import { openStore } from '../../sink/open-store.js';
+import { openStream } from '../../stream/open-stream.js';
 import { options } from '../options.js';
 import { connectStore, connectStream } from '../pipeline.js';
 import { formatCount, startProgress } from '../progress.js';
@@ -79,9 +79,9 @@ async function redriveAction(flags: RedriveFlags): Promise<void> {
   const streamName = streamUrl(flags.stream);
   // A dry run writes nothing, not even an empty sink directory or a new embedded log: the stream is
   // only asked for its ARN.
-  const store = flags.dryRun ? openStore(flags.sink) : await connectStore(flags.sink);
+  const store = flags.dryRun ? await openStore(flags.sink) : await connectStore(flags.sink);
   if (flags.dryRun && flags.sink.kind === 's3') await store.connect();
-  const { stream } = flags.dryRun ? openStream(flags.stream) : await connectStream(flags.stream);
+  const { stream } = flags.dryRun ? await openStream(flags.stream) : await connectStream(flags.stream);
   const stop = new AbortController();
   const removeHandlers = onShutdown(() => stop.abort());
   const started = performance.now();

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import type { StreamLocation } from '../../core/locations.js';
 import type { StreamDescription } from '../../core/ports.js';
-import { DEFAULT_LOCAL_SHARDS, openStream } from '../../stream/index.js';
+import { DEFAULT_LOCAL_SHARDS } from '../../stream/local/index.js';
+import { openStream } from '../../stream/open-stream.js';
 import { options } from '../options.js';
 
 interface StreamFlags {
@@ -19,7 +20,7 @@ export function streamCommand(): Command {
     .addOption(options.shards())
     .addOption(options.json())
     .action(async (flags: StreamFlags) => {
-      const { stream } = openStream(flags.stream, { createIfMissing: false });
+      const { stream } = await openStream(flags.stream, { createIfMissing: false });
       try {
         print(await stream.create({ shards: flags.shards ?? DEFAULT_LOCAL_SHARDS }), flags.json);
       } finally {
@@ -32,7 +33,7 @@ export function streamCommand(): Command {
     .addOption(options.stream())
     .addOption(options.json())
     .action(async (flags: StreamFlags) => {
-      const { stream } = openStream(flags.stream, { createIfMissing: false });
+      const { stream } = await openStream(flags.stream, { createIfMissing: false });
       try {
         print(await stream.describe(), flags.json);
       } finally {
@@ -44,7 +45,7 @@ export function streamCommand(): Command {
     .description('delete the stream and every record in it')
     .addOption(options.stream())
     .action(async (flags: StreamFlags) => {
-      const { stream } = openStream(flags.stream, { createIfMissing: false });
+      const { stream } = await openStream(flags.stream, { createIfMissing: false });
       try {
         await stream.delete();
         process.stdout.write('deleted\n');
