@@ -15,7 +15,7 @@ export interface OpenStreamOptions extends LocalStreamOptions {
 
 /**
  * The stream for a parsed `--stream` location, and where the local runner keeps its checkpoints:
- * in the embedded log itself, or for Kinesis in a JSON file under `checkpointsDir`. The Kinesis
+ * in the embedded log itself, or for Kinesis in files under `checkpointsDir/kinesis-NAME/`. The Kinesis
  * adapter (and the AWS SDK under it) is loaded only for a `kinesis://` stream.
  */
 export async function openStream(
@@ -30,6 +30,6 @@ export async function openStream(
     import('./kinesis/index.js'),
     import('./checkpoints/file-checkpoint-store.js'),
   ]);
-  const file = path.join(options.checkpointsDir ?? DEFAULT_CHECKPOINTS_DIR, `kinesis-${location.name}.json`);
-  return { stream: new KinesisStream(location.name), checkpoints: new FileCheckpointStore(file) };
+  const dir = path.join(options.checkpointsDir ?? DEFAULT_CHECKPOINTS_DIR, `kinesis-${location.name}`);
+  return { stream: new KinesisStream(location.name), checkpoints: new FileCheckpointStore(dir) };
 }

@@ -111,7 +111,7 @@ describe('Kinesis faults on kinesalite', () => {
     };
     const runner = new EventSourceRunner({
       reader,
-      checkpoints: new FileCheckpointStore(path.join(dir, 'checkpoints.json')),
+      checkpoints: new FileCheckpointStore(path.join(dir, 'checkpoints')),
       handler,
       onFailure: errorsDestination(store),
       batchSize: 100,

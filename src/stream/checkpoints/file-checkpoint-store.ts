@@ -1,70 +1,72 @@
+import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { StreamError } from '../../core/errors.js';
 import type { CheckpointStore } from '../../core/ports.js';
 
-type Checkpoints = Record<string, Record<string, string>>;
+const SAFE_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+let writes = 0;
 
 /**
- * Consumer checkpoints in a JSON file, for streams that keep none themselves (Kinesis, read by the
- * local runner). Every save rewrites the file under a temporary name, flushes it and renames it into
- * place, so a crash leaves either the old checkpoints or the new ones, never half a file.
- * One process at a time should consume with one consumer name.
+ * Consumer checkpoints as files, for streams that keep none themselves (Kinesis, read by the local
+ * runner): one file per consumer and shard under a directory, `<dir>/<consumer>/<shardId>`. Each
+ * shard is checkpointed by one reader, so threads and processes that split a stream's shards never
+ * write the same file — no lost updates between them. A save writes under a temporary name of its
+ * own, flushes it and renames it into place, so a crash leaves the old checkpoint or the new one,
+ * never half a file.
  */
 export class FileCheckpointStore implements CheckpointStore {
-  readonly #file: string;
-  #state: Checkpoints | undefined;
-  #writing: Promise<void> = Promise.resolve();
+  readonly #dir: string;
 
-  constructor(file: string) {
-    this.#file = path.resolve(file);
+  constructor(dir: string) {
+    this.#dir = path.resolve(dir);
   }
 
   async load(consumer: string, shardId: string): Promise<string | undefined> {
-    const state = await this.#read();
-    return state[consumer]?.[shardId];
+    const file = this.#fileOf(consumer, shardId);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw unreadable(file, error);
+    }
+    const value = text.trim();
+    if (value === '' || /\s/.test(value)) throw unreadable(file, new Error('not a checkpoint'));
+    return value;
   }
 
   async save(consumer: string, shardId: string, sequenceNumber: string): Promise<void> {
-    const state = await this.#read();
-    state[consumer] = { ...state[consumer], [shardId]: sequenceNumber };
-    // Saves are serialised: each writes the whole state as it is when its turn comes.
-    this.#writing = this.#writing.then(() => this.#write(state));
-    await this.#writing;
-  }
-
-  async #read(): Promise<Checkpoints> {
-    if (this.#state !== undefined) return this.#state;
+    const file = this.#fileOf(consumer, shardId);
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}-${threadId}-${++writes}.tmp`;
+    const handle = await open(tmp, 'w');
     try {
-      const parsed: unknown = JSON.parse(await readFile(this.#file, 'utf8'));
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-        throw new Error('not a JSON object');
-      this.#state = parsed as Checkpoints;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new StreamError(
-          'checkpoints_unreadable',
-          `cannot read checkpoints from ${this.#file}: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
-      }
-      this.#state = {};
-    }
-    return this.#state;
-  }
-
-  async #write(state: Checkpoints): Promise<void> {
-    await mkdir(path.dirname(this.#file), { recursive: true });
-    const tmp = `${this.#file}.${process.pid}.tmp`;
-    const file = await open(tmp, 'w');
-    try {
-      await file.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-      await file.sync();
+      await handle.writeFile(`${sequenceNumber}\n`);
+      await handle.sync();
     } finally {
-      await file.close();
+      await handle.close();
     }
-    await rename(tmp, this.#file);
+    await rename(tmp, file);
   }
+
+  #fileOf(consumer: string, shardId: string): string {
+    return path.join(this.#dir, safeName(consumer), safeName(shardId));
+  }
+}
+
+/** A name as it is when it is safe as a file name, else a digest of it (names never steer a path). */
+function safeName(name: string): string {
+  return SAFE_NAME.test(name) && name !== '.' && name !== '..'
+    ? name
+    : `_${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
+}
+
+function unreadable(file: string, cause: unknown): StreamError {
+  return new StreamError(
+    'checkpoints_unreadable',
+    `cannot read the checkpoint in ${file}: ${(cause as Error).message}; fix or remove it (removing it starts that shard over)`,
+    { cause },
+  );
 }
