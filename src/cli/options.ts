@@ -10,14 +10,14 @@ import {
   type SinkLocation,
   type StreamLocation,
 } from '../core/locations.js';
-import { parseTime } from '../event/index.js';
+import { parseTimeOrAgo } from '../event/index.js';
 import { DEFAULT_LANDING_FORMAT, FORMAT_FLAG_HELP, parseLandingFormat } from '../sink/formats/index.js';
 
 /**
  * Every flag the commands share, defined once: its description and default show in `--help`, and
  * its parser turns the text into a checked value or a one-line error naming the bad value.
  */
-function integer(name: string, min: number, max: number) {
+export function integer(name: string, min: number, max: number) {
   return (raw: string): number => {
     const value = Number(raw);
     if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
@@ -39,18 +39,10 @@ function positiveNumber(name: string, max: number) {
 
 const CONSUMER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
-const DURATION = /^([0-9]+(?:\.[0-9]+)?)(s|m|h|d)$/;
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
 /** A time to replay from: ISO 8601, epoch seconds or milliseconds, or a duration ago (`15m`, `2h`, `7d`). */
 export function parseFromTime(raw: string, now = Date.now()): Date {
-  const text = raw.trim();
-  const duration = DURATION.exec(text);
-  const ms =
-    duration === null
-      ? parseTime(text)
-      : now - Number(duration[1]) * UNIT_MS[duration[2] as keyof typeof UNIT_MS];
-  if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+  const ms = parseTimeOrAgo(raw, now);
+  if (ms === undefined || ms < 0) {
     throw new ConfigError(
       `--from must be an ISO 8601 time, epoch seconds or milliseconds, or a duration ago such as 15m, 2h or 7d (given "${raw}")`,
     );

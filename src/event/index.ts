@@ -8,5 +8,5 @@ export {
   type RejectReason,
 } from './parse.js';
 export { type EventInput, eventInputSchema, MAX_NAME_LENGTH } from './schema.js';
-export { formatTime, parseTime } from './time.js';
+export { formatTime, parseTime, parseTimeOrAgo } from './time.js';
 export type { ActivityEvent, ActivityEventInput, JsonValue } from './types.js';

@@ -79,3 +79,18 @@ export function formatTime(ms: number): string {
   }
   return lastFormatted;
 }
+
+const DURATION_AGO = /^([0-9]+(?:\.[0-9]+)?)(s|m|h|d)$/;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * Reads a point in time a user gives on the command line: whatever `parseTime` reads, or a duration
+ * ago (`90s`, `15m`, `2h`, `7d`) counted back from `now`. Epoch milliseconds, or undefined.
+ */
+export function parseTimeOrAgo(raw: string, now = Date.now()): number | undefined {
+  const text = raw.trim();
+  const duration = DURATION_AGO.exec(text);
+  if (duration === null) return parseTime(text);
+  const ms = now - Number(duration[1]) * UNIT_MS[duration[2] as keyof typeof UNIT_MS];
+  return Number.isFinite(ms) ? ms : undefined;
+}

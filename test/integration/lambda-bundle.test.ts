@@ -1,36 +1,15 @@
-import { spawnSync } from 'node:child_process';
-import { copyFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AWS_SAMPLE_EVENT, activityJson, eventOf, kinesisRecord } from '../support/kinesis-events.js';
 import { kplAggregate } from '../support/kpl.js';
+import { invokeBundleAlone } from '../support/lambda-bundle.js';
 import { readLanded } from '../support/landed.js';
 import { useTempDir } from '../support/temp.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bundle = path.join(root, 'dist/lambda/index.mjs');
 const tempDir = useTempDir();
 
-/** Imports the bundle in a fresh Node.js process, in a folder with nothing else in it, and invokes it. */
 async function invokeAlone(event: unknown, env: Record<string, string>) {
-  const folder = await tempDir();
-  await copyFile(bundle, path.join(folder, 'index.mjs'));
-  const script = `const { handler } = await import('./index.mjs');
-    const out = await handler(JSON.parse(process.env.EVENT)).catch((e) => ({ thrown: e.message }));
-    process.stdout.write(JSON.stringify(out));`;
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: folder,
-    env: { PATH: process.env.PATH ?? '', EVENT: JSON.stringify(event), ...env },
-    encoding: 'utf8',
-  });
-  return {
-    folder,
-    files: await readdir(folder),
-    status: result.status,
-    stderr: result.stderr,
-    output: JSON.parse(result.stdout || '{}'),
-  };
+  return invokeBundleAlone(await tempDir(), event, env);
 }
 
 describe('the Lambda bundle', () => {

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_CONSUMER_NAME } from '../../consumer/index.js';
 import { ConfigError } from '../../core/errors.js';
 import type { StreamLocation } from '../../core/locations.js';
-import { options } from '../options.js';
+import { integer, options } from '../options.js';
 import { connectStream } from '../pipeline.js';
 import { formatCount } from '../progress.js';
 import { onShutdown } from '../signals.js';
@@ -26,16 +26,6 @@ interface CollectFlags {
   clientIp?: boolean;
   trustProxy?: boolean;
   consumer: string;
-}
-
-function integer(name: string, min: number, max: number) {
-  return (raw: string): number => {
-    const value = Number(raw);
-    if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
-      throw new ConfigError(`${name} must be an integer between ${min} and ${max} (given "${raw}")`);
-    }
-    return value;
-  };
 }
 
 function origin(raw: string, previous: string[] | undefined): string[] {
