@@ -90,6 +90,48 @@ export interface CheckpointStore {
   save(consumer: string, shardId: string, sequenceNumber: string): Promise<void>;
 }
 
+/**
+ * One consumer's claim on one shard, as the Kinesis Client Library keeps them: who owns it, a counter
+ * that grows with every renewal and change of owner (so a holder can tell it was taken over), and
+ * when it runs out. A worker that wants the shard for balance names itself `claimant`; the owner hands
+ * the lease over once its batch in hand has landed and been checkpointed.
+ */
+export interface Lease {
+  consumer: string;
+  shardId: string;
+  /** Undefined once released. */
+  owner?: string;
+  counter: number;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  claimant?: string;
+}
+
+/**
+ * Leases of shards, kept beside the checkpoints, with atomic claims: several consumer processes of one
+ * name split a stream's shards and never read one shard at the same time.
+ */
+export interface LeaseStore {
+  /**
+   * Takes the shard's lease for `owner` when nobody holds it, it has run out, or `owner` holds it
+   * already; undefined when another owner holds it.
+   */
+  acquire(consumer: string, shardId: string, owner: string, durationMs: number): Promise<Lease | undefined>;
+  /** Extends a held lease; undefined when it is no longer held (another owner took it). */
+  renew(lease: Lease, durationMs: number): Promise<Lease | undefined>;
+  /**
+   * Saves the checkpoint only while the lease is held, renewing it in the same step; undefined (and
+   * nothing saved) when it was lost.
+   */
+  checkpoint(lease: Lease, sequenceNumber: string, durationMs: number): Promise<Lease | undefined>;
+  /** Lets the lease go: to its claimant when there is one, else free. Does nothing when no longer held. */
+  release(lease: Lease, durationMs: number): Promise<void>;
+  /** Asks the owner of a held lease to hand it over to `claimant` (balancing); false when already asked. */
+  claim(consumer: string, shardId: string, claimant: string): Promise<boolean>;
+  /** Every lease, of one consumer name or of all. */
+  list(consumer?: string): Promise<Lease[]>;
+}
+
 export interface StreamDescription {
   name: string;
   arn: string;

@@ -6,6 +6,8 @@ import { MAX_LOCAL_SHARDS } from '../../core/limits.js';
 import type {
   CheckpointStore,
   GetRecordsResult,
+  Lease,
+  LeaseStore,
   PutRecordsResult,
   RecordToPut,
   ShardDescription,
@@ -71,7 +73,7 @@ interface OpenLog {
  *
  * `create()` and `describe()` open the log when it is not open yet; `close()` it after them too.
  */
-export class LocalStream implements StreamWriter, StreamReader, StreamAdmin, CheckpointStore {
+export class LocalStream implements StreamWriter, StreamReader, StreamAdmin, CheckpointStore, LeaseStore {
   readonly path: string;
   readonly name: string;
   readonly streamArn: string;
@@ -181,6 +183,48 @@ export class LocalStream implements StreamWriter, StreamReader, StreamAdmin, Che
     });
   }
 
+  async acquire(
+    consumer: string,
+    shardId: string,
+    owner: string,
+    durationMs: number,
+  ): Promise<Lease | undefined> {
+    return this.guard(() => this.leasesOf(shardId).acquire(consumer, shardId, owner, durationMs));
+  }
+
+  async renew(lease: Lease, durationMs: number): Promise<Lease | undefined> {
+    return this.guard(() => this.leasesOf(lease.shardId).renew(lease, durationMs));
+  }
+
+  /** Saves the checkpoint and renews the lease in one transaction: durable, and only while held. */
+  async checkpoint(lease: Lease, sequenceNumber: string, durationMs: number): Promise<Lease | undefined> {
+    return this.guard(() => {
+      const { log } = this.connected();
+      parseShardId(lease.shardId, log.settings.shards);
+      const normalized = formatSequenceNumber(parseSequenceNumber(sequenceNumber));
+      return log.saveLeasedCheckpoint(lease, normalized, durationMs, this.now());
+    });
+  }
+
+  async release(lease: Lease, durationMs: number): Promise<void> {
+    this.guard(() => this.leasesOf(lease.shardId).release(lease, durationMs));
+  }
+
+  async claim(consumer: string, shardId: string, claimant: string): Promise<boolean> {
+    return this.guard(() => this.leasesOf(shardId).claim(consumer, shardId, claimant));
+  }
+
+  /** Every consumer's leases; opens the log (for `activity stream describe`) when it is not open. */
+  async list(consumer?: string): Promise<Lease[]> {
+    return this.guard(() => this.open(undefined).log.leases.list(consumer));
+  }
+
+  private leasesOf(shardId: string) {
+    const { log } = this.connected();
+    parseShardId(shardId, log.settings.shards);
+    return log.leases;
+  }
+
   /** The last sequence number the shard has given out; undefined before its first record. */
   async tipOf(shardId: string): Promise<string | undefined> {
     return this.guard(() => {
@@ -251,7 +295,7 @@ export class LocalStream implements StreamWriter, StreamReader, StreamAdmin, Che
   private open(create: LogSettings | undefined): OpenLog {
     this.assertNotClosed();
     if (this.opened) return this.opened;
-    const log = LogDatabase.open(this.path, create);
+    const log = LogDatabase.open(this.path, create, this.now);
     if (!log) throw notFound(this.path);
     const now = this.now();
     try {

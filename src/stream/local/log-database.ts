@@ -2,7 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StreamError } from '../../core/errors.js';
-import type { RecordToPut, StreamRecord } from '../../core/ports.js';
+import type { Lease, RecordToPut, StreamRecord } from '../../core/ports.js';
+import { LeaseTable } from '../leases/lease-table.js';
 import { ShardTable } from './shard-table.js';
 
 /** The log's file inside the stream directory (SQLite adds `-wal` and `-shm` beside it). */
@@ -32,7 +33,7 @@ type AppendFn = (
  */
 export class LogDatabase {
   /** Opens the log in `dir`, creating it when `create` is given; undefined when there is none. */
-  static open(dir: string, create?: LogSettings): LogDatabase | undefined {
+  static open(dir: string, create?: LogSettings, now: () => number = Date.now): LogDatabase | undefined {
     const file = path.join(dir, LOG_FILE);
     if (create) mkdirSync(dir, { recursive: true });
     else if (!existsSync(file)) return undefined;
@@ -45,7 +46,7 @@ export class LogDatabase {
       const settings = db
         .transaction(() => readSettings(db, file) ?? (create && createSchema(db, create)))
         .immediate();
-      if (settings) return new LogDatabase(db, settings);
+      if (settings) return new LogDatabase(db, settings, now);
       db.close();
       return undefined;
     } catch (error) {
@@ -61,11 +62,15 @@ export class LogDatabase {
   private readonly loadCheckpointOf: Database.Statement<[string, string], string>;
   private readonly upsertCheckpoint: Database.Statement<[string, string, string, number]>;
   private readonly appendTx: Database.Transaction<AppendFn>;
+  /** Shard leases of consumers, beside their checkpoints (the table is added to logs made before it). */
+  readonly leases: LeaseTable;
 
   private constructor(
     private readonly db: Database.Database,
     readonly settings: LogSettings,
+    now: () => number,
   ) {
+    this.leases = new LeaseTable(db, now);
     this.shardStates = db
       .prepare<[], [number, number]>('SELECT last_seq, last_arrival FROM shards ORDER BY shard')
       .raw(true);
@@ -206,9 +211,30 @@ export class LogDatabase {
    * with it every put before it (puts alone use NORMAL, which a power cut may roll back).
    */
   saveCheckpoint(consumer: string, shardId: string, sequenceNumber: string, now: number): void {
+    this.durably(() => this.upsertCheckpoint.run(consumer, shardId, sequenceNumber, now));
+  }
+
+  /**
+   * Saves a checkpoint, as `saveCheckpoint`, only while `lease` is held, renewing it in the same
+   * transaction; undefined (nothing saved) once another owner has taken the shard.
+   */
+  saveLeasedCheckpoint(
+    lease: Lease,
+    sequenceNumber: string,
+    durationMs: number,
+    now: number,
+  ): Lease | undefined {
+    return this.durably(() =>
+      this.leases.renew(lease, durationMs, () =>
+        this.upsertCheckpoint.run(lease.consumer, lease.shardId, sequenceNumber, now),
+      ),
+    );
+  }
+
+  private durably<T>(write: () => T): T {
     this.db.pragma('synchronous = FULL');
     try {
-      this.upsertCheckpoint.run(consumer, shardId, sequenceNumber, now);
+      return write();
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
