@@ -14,6 +14,8 @@ export interface ConsumerThreadData {
   batchSize: number;
   batchWindowMs: number;
   consumerName: string;
+  invocationTimeoutMs?: number;
+  leaseDurationMs?: number;
   /** How events land: NDJSON gzip or Parquet. */
   format?: LandingFormat;
   /** The slice of the shards this thread reads (by shard number); the threads of one run split the stream. */

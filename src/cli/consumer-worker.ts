@@ -16,6 +16,8 @@ try {
     batchSize: data.batchSize,
     batchWindowMs: data.batchWindowMs,
     consumerName: data.consumerName,
+    ...(data.invocationTimeoutMs === undefined ? {} : { invocationTimeoutMs: data.invocationTimeoutMs }),
+    ...(data.leaseDurationMs === undefined ? {} : { leaseDurationMs: data.leaseDurationMs }),
     ...(data.format === undefined ? {} : { format: data.format }),
     shardSlice: data.shardSlice,
     warn: (message) => post({ type: 'warn', message }),
@@ -29,7 +31,7 @@ try {
     await runner.run();
   } finally {
     clearInterval(timer);
-    await connection.stream.close();
+    await connection.close();
     await store.close();
   }
   post({ type: 'done', landed, stats: runner.stats });

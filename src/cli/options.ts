@@ -1,5 +1,12 @@
 import { Option } from 'commander';
-import { DEFAULT_BATCH_SIZE, DEFAULT_BATCH_WINDOW_MS, DEFAULT_CONSUMER_NAME } from '../consumer/index.js';
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_BATCH_WINDOW_MS,
+  DEFAULT_CONSUMER_NAME,
+  DEFAULT_INVOCATION_TIMEOUT_MS,
+  DEFAULT_LEASE_DURATION_MS,
+  MAX_INVOCATION_TIMEOUT_MS,
+} from '../consumer/index.js';
 import { ConfigError } from '../core/errors.js';
 import { MAX_BATCH_SIZE, MAX_BATCH_WINDOW_MS, MAX_LOCAL_SHARDS } from '../core/limits.js';
 import {
@@ -118,10 +125,24 @@ export const options = {
     new Option('--format <format>', FORMAT_FLAG_HELP)
       .argParser((raw: string) => parseLandingFormat(raw))
       .default(DEFAULT_LANDING_FORMAT),
+  timeout: () =>
+    option(
+      '--timeout <seconds>',
+      "the handler's timeout, as Lambda's function timeout: an invocation still running then is abandoned and retried",
+      integer('timeout', 1, MAX_INVOCATION_TIMEOUT_MS / 1000),
+      String(DEFAULT_INVOCATION_TIMEOUT_MS / 1000),
+    ),
+  leaseDuration: () =>
+    option(
+      '--lease-duration <ms>',
+      "how long a consumer's claim on a shard lasts unless renewed: a killed consumer's shards move to the others after it",
+      integer('lease duration', 100, 3_600_000),
+      String(DEFAULT_LEASE_DURATION_MS),
+    ),
   consumer: () =>
     option(
       '--consumer <name>',
-      'consumer name: checkpoints are kept per name',
+      'consumer name: checkpoints and shard leases are kept per name; consumers of one name split the shards',
       (raw) => {
         if (!CONSUMER_NAME.test(raw)) {
           throw new ConfigError(

@@ -7,12 +7,12 @@ import {
   type RunnerOptions,
 } from '../consumer/index.js';
 import type { SinkLocation, StreamLocation } from '../core/locations.js';
-import type { CheckpointStore, ObjectStore } from '../core/ports.js';
+import type { ObjectStore } from '../core/ports.js';
 import type { BatchingProducer } from '../producer/index.js';
 import { Simulator } from '../producer/index.js';
 import type { LandingFormat } from '../sink/formats/index.js';
 import { openStore } from '../sink/open-store.js';
-import { openStream, type Stream } from '../stream/open-stream.js';
+import { openStream, type StreamConnection } from '../stream/open-stream.js';
 import { sleep } from '../util/backoff.js';
 
 /** What the consumer has landed so far. */
@@ -24,10 +24,7 @@ export interface LandedCounts {
   bytes: number;
 }
 
-export async function connectStream(
-  location: StreamLocation,
-  shards?: number,
-): Promise<{ stream: Stream; checkpoints: CheckpointStore }> {
+export async function connectStream(location: StreamLocation, shards?: number): Promise<StreamConnection> {
   const opened = await openStream(location, shards === undefined ? {} : { shards });
   await opened.stream.connect();
   return opened;
@@ -39,14 +36,17 @@ export async function connectStore(location: SinkLocation): Promise<ObjectStore>
   return store;
 }
 
-/** The local event-source runner driving the consumer handler, with running counts of what landed. */
+/**
+ * The local event-source runner driving the consumer handler, with running counts of what landed.
+ * It reads the shards it holds leases on, so runners of one consumer name split the stream.
+ */
 export function startConsumer(
-  { stream, checkpoints }: { stream: Stream; checkpoints: CheckpointStore },
+  { stream, checkpoints, leases }: Pick<StreamConnection, 'stream' | 'checkpoints' | 'leases'>,
   store: ObjectStore,
   {
     format,
     ...options
-  }: Partial<Omit<RunnerOptions, 'reader' | 'checkpoints' | 'handler' | 'onFailure'>> & {
+  }: Partial<Omit<RunnerOptions, 'reader' | 'checkpoints' | 'leases' | 'handler' | 'onFailure'>> & {
     format?: LandingFormat;
   } = {},
 ): { runner: EventSourceRunner; landed: LandedCounts } {
@@ -64,6 +64,7 @@ export function startConsumer(
     ...options,
     reader: stream,
     checkpoints,
+    leases,
     handler,
     onFailure: errorsDestination(store),
     warn,

@@ -1,5 +1,5 @@
-import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { describeError, isRetriable, StreamError } from '../core/errors.js';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { describeError, StreamError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { compareSequenceNumbers } from '../core/sequence-numbers.js';
 import { type ActivityEvent, type ParseResult, parseEventRecord, positionEventId } from '../event/index.js';
@@ -9,7 +9,7 @@ import {
   loadParquetEncoder,
   PARQUET,
 } from '../sink/formats/index.js';
-import { backoffDelay, sleep } from '../util/backoff.js';
+import { retry } from '../util/backoff.js';
 import { deaggregateKpl, isKplAggregate, type KplUserRecord } from './kpl.js';
 import {
   DEFAULT_COMPRESSION_LEVEL,
@@ -48,8 +48,21 @@ export interface HandlerOptions {
   warn?: (message: string) => void;
 }
 
-/** The consumer: a Lambda handler for Kinesis events. */
-export type ActivityHandler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
+/** What the handler uses of Lambda's context: the time left before the invocation is cut off. */
+export type InvocationContext = Pick<Context, 'getRemainingTimeInMillis'>;
+
+/**
+ * The consumer: a Lambda handler for Kinesis events. Given Lambda's context (or the local runner's,
+ * which keeps the same timeout), it gives up writes a moment before the invocation would be cut off
+ * and reports the batch failed, rather than being stopped mid-write.
+ */
+export type ActivityHandler = (
+  event: KinesisStreamEvent,
+  context?: InvocationContext,
+) => Promise<KinesisStreamBatchResponse>;
+
+/** How long before its timeout an invocation stops writing, to answer in time (a tenth of short ones). */
+export const TIMEOUT_MARGIN_MS = 500;
 
 interface Group {
   key: string;
@@ -75,7 +88,12 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
   const parquet = (options.format ?? DEFAULT_LANDING_FORMAT) === 'parquet';
   const warn = options.warn ?? ((message: string) => console.warn(message));
 
-  return async (event) => {
+  return async (event, context) => {
+    const remaining = context?.getRemainingTimeInMillis();
+    const signal =
+      remaining === undefined
+        ? undefined
+        : AbortSignal.timeout(Math.max(1, remaining - Math.min(TIMEOUT_MARGIN_MS, remaining / 10)));
     const groups = new Map<string, Group>();
     const firstOfShard = new Map<string, string>();
     let events = 0;
@@ -179,7 +197,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
             ? encodeParquet(group.events)
             : await encodeLines(group.lines, level);
         bytes += body.byteLength;
-        await putWithRetry(store, group.key, body, group.parquet, putAttempts);
+        await putWithRetry(store, group.key, body, group.parquet, putAttempts, signal);
       }),
     );
     const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -200,19 +218,18 @@ async function putWithRetry(
   body: Uint8Array,
   parquet: boolean,
   attempts: number,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const options = parquet
     ? { contentType: PARQUET.contentType }
     : { contentType: NDJSON_GZIP.contentType, contentEncoding: NDJSON_GZIP.contentEncoding };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await store.put(key, body, options);
-      return;
-    } catch (error) {
-      if (attempt >= attempts || !isRetriable(error)) throw error;
-      await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 1_000 }));
-    }
-  }
+  // The handler owns retries of one object within an invocation; an S3 store's client retries each
+  // request below it, and the runner retries the whole batch above it.
+  await retry(() => store.put(key, body, options, signal), {
+    attempts,
+    backoff: { baseMs: 100, maxMs: 1_000 },
+    ...(signal === undefined ? {} : { signal }),
+  });
 }
 
 /**

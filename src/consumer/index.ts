@@ -1,5 +1,11 @@
 export { errorsDestination } from './failure-destination.js';
-export { type ActivityHandler, type BatchStats, createHandler, type HandlerOptions } from './handler.js';
+export {
+  type ActivityHandler,
+  type BatchStats,
+  createHandler,
+  type HandlerOptions,
+  type InvocationContext,
+} from './handler.js';
 export { deaggregateKpl, isKplAggregate, KPL_MAGIC, type KplUserRecord } from './kpl.js';
 export { handler } from './lambda.js';
 export { DEFAULT_COMPRESSION_LEVEL, type ErrorReason, objectKey, partitionOf } from './landing.js';
@@ -7,10 +13,13 @@ export {
   DEFAULT_BATCH_SIZE,
   DEFAULT_BATCH_WINDOW_MS,
   DEFAULT_CONSUMER_NAME,
+  DEFAULT_INVOCATION_TIMEOUT_MS,
   EventSourceRunner,
   type FailureDestination,
+  MAX_INVOCATION_TIMEOUT_MS,
   type RunnerOptions,
   type RunnerStats,
   type ShardProgress,
 } from './runner/event-source-runner.js';
 export { toLambdaEvent, toLambdaRecord } from './runner/lambda-event.js';
+export { DEFAULT_LEASE_DURATION_MS, newLeaseOwner } from './runner/lease-keeper.js';

@@ -1,4 +1,4 @@
-import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { ConfigError } from '../core/errors.js';
 import { parseSinkUrl } from '../core/locations.js';
 import { DEFAULT_LANDING_FORMAT, parseLandingFormat } from '../sink/formats/index.js';
@@ -23,10 +23,13 @@ async function init(): Promise<ActivityHandler> {
  * (`ndjson`, the default, or `parquet`) how events land in it. The store is
  * opened once per execution environment and reused across invocations.
  */
-export async function handler(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {
+export async function handler(
+  event: KinesisStreamEvent,
+  context?: Context,
+): Promise<KinesisStreamBatchResponse> {
   ready ??= init().catch((error) => {
     ready = undefined;
     throw error;
   });
-  return (await ready)(event);
+  return (await ready)(event, context);
 }

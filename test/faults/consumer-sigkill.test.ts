@@ -22,6 +22,8 @@ const KILLS = 20;
 const STARTUP_KILL_EVERY = 4;
 const MAX_STARTUP_DELAY_MS = 600;
 const MAX_WORK_DELAY_MS = 400;
+/** Short shard leases, so each round takes over the killed one's shards at once. */
+const LEASE_MS = 500;
 
 describe(`the consumer killed with SIGKILL at random points (FAULT_SEED=${random.seed})`, () => {
   it(`lands every accepted event exactly once after ${KILLS} kills while events keep arriving`, async () => {
@@ -63,6 +65,9 @@ describe(`the consumer killed with SIGKILL at random points (FAULT_SEED=${random
           String(batchSize),
           '--batch-window',
           String(batchWindow),
+          // The next round takes over the shards of this one once its leases run out.
+          '--lease-duration',
+          String(LEASE_MS),
         ]),
       );
       if (midWork)

@@ -3,13 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONSUMER_NAME } from '../../src/consumer/index.js';
 import { openLocalStream } from '../../src/stream/index.js';
 import { runCli, startCli } from '../support/cli.js';
-import {
-  type RunningS3rver,
-  readS3EventIds,
-  S3RVER_ACCESS_KEY_ID,
-  S3RVER_SECRET_ACCESS_KEY,
-  startS3rver,
-} from '../support/s3rver.js';
+import { type RunningS3rver, readS3EventIds, s3rverCliEnv, startS3rver } from '../support/s3rver.js';
 import { useTempDir } from '../support/temp.js';
 import { duplicates, idsInStream, residentMb, sleep, useChildren, waitFor } from './support.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
@@ -61,13 +55,7 @@ describe('the consumer waiting for a store that is down', () => {
       proxy = await startTcpProxy({ host: '127.0.0.1', port: s3.port });
       const dir = await tempDir();
       const stream = path.join(dir, 'stream');
-      const env = {
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: S3RVER_ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY: S3RVER_SECRET_ACCESS_KEY,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_ENDPOINT_URL_S3: proxy.endpoint,
-      };
+      const env = s3rverCliEnv(proxy.endpoint);
       const first = await runCli(
         ['produce', '--stream', stream, '--shards', String(SHARDS), '--events', '5000', '--json'],
         { env },

@@ -2,13 +2,7 @@ import { CreateStreamCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli } from '../support/cli.js';
 import { useKinesalite } from '../support/kinesalite.js';
-import {
-  type RunningS3rver,
-  readS3EventIds,
-  S3RVER_ACCESS_KEY_ID,
-  S3RVER_SECRET_ACCESS_KEY,
-  startS3rver,
-} from '../support/s3rver.js';
+import { type RunningS3rver, readS3EventIds, s3rverCliEnv, startS3rver } from '../support/s3rver.js';
 import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
@@ -24,14 +18,7 @@ afterAll(async () => {
 
 /** The environment a user sets to point the CLI at these endpoints. */
 function awsEnv(): NodeJS.ProcessEnv {
-  return {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: S3RVER_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: S3RVER_SECRET_ACCESS_KEY,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-  };
+  return { ...s3rverCliEnv(s3.endpoint), AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint };
 }
 
 describe('the AWS path on kinesalite and s3rver', () => {

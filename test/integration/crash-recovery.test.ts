@@ -75,6 +75,9 @@ describe('crash recovery', () => {
       '300',
       '--batch-window',
       '0',
+      // Each round takes over the shards of the one killed before it once its leases run out.
+      '--lease-duration',
+      '500',
     ];
     let kills = 0;
     // Kills that struck while events were still to land (each round lands at least one object first).

@@ -2,13 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli, startCli } from '../support/cli.js';
-import {
-  type RunningS3rver,
-  readS3EventIds,
-  S3RVER_ACCESS_KEY_ID,
-  S3RVER_SECRET_ACCESS_KEY,
-  startS3rver,
-} from '../support/s3rver.js';
+import { type RunningS3rver, readS3EventIds, s3rverCliEnv, startS3rver } from '../support/s3rver.js';
 import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
@@ -35,13 +29,7 @@ describe('the S3 store going away while the consumer runs', () => {
     s3 = await startS3rver(['landing']);
     const { port, directory } = s3;
     const cwd = await tempDir();
-    const env = {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: S3RVER_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: S3RVER_SECRET_ACCESS_KEY,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-    };
+    const env = s3rverCliEnv(s3.endpoint);
     const produced = await runCli(['produce', '--events', '5000', '--seed', 'outage', '--json'], {
       cwd,
       env,

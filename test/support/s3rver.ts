@@ -107,6 +107,17 @@ export async function startS3rver(
   };
 }
 
+/** The environment a user sets to point the `activity` command at s3rver (or a proxy before it). */
+export function s3rverCliEnv(endpoint: string): NodeJS.ProcessEnv {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: S3RVER_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: S3RVER_SECRET_ACCESS_KEY,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_S3: endpoint,
+  };
+}
+
 /**
  * Points the AWS SDK at `endpoint` with s3rver's credentials, and away from anything on this
  * machine (profiles, config files, the instance metadata service). Undo with `vi.unstubAllEnvs()`.

@@ -156,6 +156,59 @@ describe('the event-source runner', () => {
     await stream.close();
   });
 
+  it('abandons an invocation that runs past the timeout and retries the same batch whole', async () => {
+    const { stream, store, sink, handler, ids } = await setup(120, 1);
+    const sizes: number[] = [];
+    const remaining: number[] = [];
+    let hung = false;
+    const hanging: ActivityHandler = (event, context) => {
+      sizes.push(event.Records.length);
+      remaining.push(context?.getRemainingTimeInMillis() ?? Number.NaN);
+      if (!hung) {
+        hung = true;
+        return new Promise(() => undefined); // never answers, like a write to a silent store
+      }
+      return handler(event, context);
+    };
+    const r = runner(stream, store, hanging, { batchSize: 200, invocationTimeoutMs: 300 });
+
+    await r.run({ untilIdle: true });
+
+    // The retry is the same 120 records (not bisected): an abandoned write could only rewrite its objects.
+    expect(sizes).toEqual([120, 120]);
+    expect(r.stats.retries).toBe(1);
+    expect(remaining.every((ms) => ms > 0 && ms <= 300)).toBe(true);
+    const landed = (await readLanded(sink)).events.map((e) => e.event_id);
+    expect([...landed].sort()).toEqual([...ids].sort());
+    await stream.close();
+  });
+
+  it('gives the handler a deadline, so its writes stop before the timeout and the batch is retried', async () => {
+    const { stream, store, sink, ids } = await setup(50, 1);
+    let puts = 0;
+    const silentOnce = {
+      ...store,
+      url: store.url,
+      put: (key: string, body: Uint8Array, options: { contentType: string }, signal?: AbortSignal) => {
+        if (puts++ > 0) return store.put(key, body, options, signal);
+        // A store that takes the request and never answers, until the caller gives up.
+        return new Promise<void>((_, reject) =>
+          signal?.addEventListener('abort', () => reject(signal.reason)),
+        );
+      },
+    } as unknown as DirectoryStore;
+    const warnings: string[] = [];
+    const handler = createHandler({ store: silentOnce, warn: (w) => warnings.push(w) });
+    const r = runner(stream, store, handler, { invocationTimeoutMs: 1_000 });
+
+    await r.run({ untilIdle: true });
+
+    expect(warnings.some((w) => /could not land batch of 50 records/.test(w))).toBe(true);
+    expect(r.stats.retries).toBe(1);
+    expect((await readLanded(sink)).events.map((e) => e.event_id).sort()).toEqual([...ids].sort());
+    await stream.close();
+  });
+
   it('sends records older than the maximum record age to errors/ as record_expired', async () => {
     const { stream, store, sink, handler } = await setup(10, 1);
     const later = Date.now() + 60_000;

@@ -13,6 +13,8 @@ interface ConsumeFlags {
   batchSize: number;
   batchWindow: number;
   consumer: string;
+  timeout: number;
+  leaseDuration: number;
   from?: Date;
   json?: boolean;
   format: LandingFormat;
@@ -27,12 +29,17 @@ export function consumeCommand(): Command {
     .addOption(options.batchSize())
     .addOption(options.batchWindow())
     .addOption(options.consumer())
+    .addOption(options.timeout())
+    .addOption(options.leaseDuration())
     .addOption(options.from())
     .addOption(options.json())
     .addOption(options.format())
     .addHelpText(
       'after',
       '\nCheckpoints move only after a batch has landed: stop it at any moment (even kill -9) and start it\nagain, and every event lands exactly once. Ctrl-C finishes the batch in hand and exits.\n\n' +
+        'Consumers of one --consumer name (a second terminal, or `activity run` beside this) split the\n' +
+        'shards by leases kept beside the checkpoints, so none lands a record another owns; the shards of\n' +
+        'one killed with kill -9 move to the others once its leases run out (--lease-duration).\n\n' +
         '--from replays the stream from a time (within its retention) and moves the checkpoints on from\n' +
         'there. Events already landed are landed again under other object names: replay into a fresh\n' +
         '--sink, or count on `event_id` to remove the duplicates when querying.',
@@ -47,6 +54,8 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     batchSize: flags.batchSize,
     batchWindowMs: flags.batchWindow,
     consumerName: flags.consumer,
+    invocationTimeoutMs: flags.timeout * 1000,
+    leaseDurationMs: flags.leaseDuration,
     format: flags.format,
     ...(flags.from === undefined
       ? {}
@@ -66,7 +75,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
   } finally {
     progress?.stop();
     removeHandlers();
-    await connection.stream.close();
+    await connection.close();
     await store.close();
   }
   const summary = {

@@ -25,6 +25,8 @@ interface RunFlags {
   batchSize: number;
   batchWindow: number;
   consumer: string;
+  timeout: number;
+  leaseDuration: number;
   format: LandingFormat;
   summary?: boolean;
 }
@@ -43,6 +45,8 @@ export function runCommand(): Command {
     .addOption(options.batchSize())
     .addOption(options.batchWindow())
     .addOption(options.consumer())
+    .addOption(options.timeout())
+    .addOption(options.leaseDuration())
     .addOption(options.format())
     .addOption(
       new Option(
@@ -73,6 +77,8 @@ async function run(flags: RunFlags): Promise<void> {
       batchSize: flags.batchSize,
       batchWindowMs: flags.batchWindow,
       consumerName: flags.consumer,
+      invocationTimeoutMs: flags.timeout * 1000,
+      leaseDurationMs: flags.leaseDuration,
       format: flags.format,
     },
     openShards,

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { StreamLocation } from '../../core/locations.js';
-import type { StreamDescription } from '../../core/ports.js';
+import type { Lease, StreamDescription } from '../../core/ports.js';
 import { DEFAULT_LOCAL_SHARDS } from '../../stream/local/index.js';
 import { openStream } from '../../stream/open-stream.js';
 import { options } from '../options.js';
@@ -29,15 +29,18 @@ export function streamCommand(): Command {
     });
   command
     .command('describe')
-    .description('show shards, hash-key ranges, retention and record count')
+    .description(
+      'show shards, hash-key ranges, retention, record count, and which consumer holds which shard',
+    )
     .addOption(options.stream())
     .addOption(options.json())
     .action(async (flags: StreamFlags) => {
-      const { stream } = await openStream(flags.stream, { createIfMissing: false });
+      const connection = await openStream(flags.stream, { createIfMissing: false });
       try {
-        print(await stream.describe(), flags.json);
+        const description = await connection.stream.describe();
+        print(description, flags.json, await connection.leases.list());
       } finally {
-        await stream.close();
+        await connection.close();
       }
     });
   command
@@ -56,9 +59,11 @@ export function streamCommand(): Command {
   return command;
 }
 
-function print(description: StreamDescription, json?: boolean): void {
+function print(description: StreamDescription, json?: boolean, leases?: Lease[]): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(description)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(leases === undefined ? description : { ...description, leases })}\n`,
+    );
     return;
   }
   const lines = [
@@ -70,6 +75,30 @@ function print(description: StreamDescription, json?: boolean): void {
     ...description.shards.map(
       (s) => `  ${s.shardId}  hash keys ${s.hashKeyRange.startingHashKey}..${s.hashKeyRange.endingHashKey}`,
     ),
+    ...(leases === undefined ? [] : leaseLines(leases, Date.now())),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Who holds which shard, per consumer name: an owner and when its lease runs out, or free. */
+function leaseLines(leases: readonly Lease[], now: number): string[] {
+  if (leases.length === 0) return ['leases    none (no consumer has read it yet)'];
+  const lines = ['leases'];
+  let consumer: string | undefined;
+  for (const lease of leases) {
+    if (lease.consumer !== consumer) {
+      consumer = lease.consumer;
+      lines.push(`  consumer ${consumer}`);
+    }
+    const left = lease.expiresAt - now;
+    const state =
+      lease.owner === undefined
+        ? 'free'
+        : left > 0
+          ? `held by ${lease.owner} (counter ${lease.counter}; runs out in ${(left / 1000).toFixed(1)} s)`
+          : `was held by ${lease.owner}; ran out ${(-left / 1000).toFixed(1)} s ago (free to take)`;
+    const claim = lease.claimant === undefined ? '' : `, asked for by ${lease.claimant}`;
+    lines.push(`    ${lease.shardId}  ${state}${claim}`);
+  }
+  return lines;
 }

@@ -4,15 +4,17 @@ import { MAX_BATCH_SIZE, MAX_BATCH_WINDOW_MS, MAX_INVOKE_PAYLOAD_BYTES } from '.
 import type {
   CheckpointStore,
   GetRecordsResult,
+  LeaseStore,
   ShardDescription,
   StartPosition,
   StreamReader,
 } from '../../core/ports.js';
 import { compareSequenceNumbers } from '../../core/sequence-numbers.js';
-import { type BackoffOptions, backoffDelay, sleep } from '../../util/backoff.js';
+import { type BackoffOptions, backoffDelay, retry, sleep } from '../../util/backoff.js';
 import type { ActivityHandler } from '../handler.js';
 import type { ErrorReason } from '../landing.js';
 import { recordPayloadBytes, toLambdaEvent, toLambdaRecord } from './lambda-event.js';
+import { DEFAULT_LEASE_DURATION_MS, LeaseKeeper, newLeaseOwner } from './lease-keeper.js';
 
 /**
  * Local defaults: at 10,000 events/s over two shards a batch fills in about the window, so about one
@@ -23,6 +25,10 @@ import { recordPayloadBytes, toLambdaEvent, toLambdaRecord } from './lambda-even
 export const DEFAULT_BATCH_SIZE = 5_000;
 export const DEFAULT_BATCH_WINDOW_MS = 1_000;
 export const DEFAULT_CONSUMER_NAME = 'activity-consumer';
+/** The CDK app's function timeout, which the local runner keeps too. */
+export const DEFAULT_INVOCATION_TIMEOUT_MS = 120_000;
+/** Lambda's longest function timeout, 15 minutes. */
+export const MAX_INVOCATION_TIMEOUT_MS = 900_000;
 
 /** Where records go that the handler could not process within the retry or age limits. */
 export type FailureDestination = (
@@ -38,6 +44,21 @@ export interface RunnerOptions {
   onFailure: FailureDestination;
   /** Checkpoints are kept per consumer name; two names read the stream independently. */
   consumerName?: string;
+  /**
+   * Shard leases: runners of one consumer name (threads, processes) then never read one shard at
+   * once; each takes its share, and the shards of one that died move to the others once its leases
+   * run out. Without it, the runner reads every shard it owns by `shardIds`/`shardSlice`.
+   */
+  leases?: LeaseStore;
+  /** How long a lease lasts unless renewed (renewed every third of it). */
+  leaseDurationMs?: number;
+  /** This runner's name as a lease owner (default: host, process, thread and a random tag). */
+  leaseOwner?: string;
+  /**
+   * Lambda's function timeout: an invocation still running then is abandoned and retried whole,
+   * as a failure (without bisecting, so a late write of the abandoned one rewrites the same objects).
+   */
+  invocationTimeoutMs?: number;
   batchSize?: number;
   batchWindowMs?: number;
   /** Where a shard with no checkpoint starts. */
@@ -86,6 +107,16 @@ export interface RunnerStats {
   shards: ShardProgress[];
 }
 
+/** What one invocation of the handler came to. */
+type InvocationOutcome =
+  | { kind: 'ok' }
+  | { kind: 'partial'; failedAt: number; failure: string }
+  | { kind: 'threw'; failure: string }
+  | { kind: 'timed_out'; failure: string };
+
+/** Why a shard's reading stopped. */
+type ShardEnd = 'ended' | 'idle' | 'stopped' | 'lost';
+
 interface PendingBatch {
   records: KinesisStreamRecord[];
   attempts: number;
@@ -100,8 +131,9 @@ const DEFAULT_SHARD_DISCOVERY_MS = 10_000;
 const LOCAL_POLL_MS = 100;
 
 type ResolvedOptions = Required<
-  Omit<RunnerOptions, 'startingPosition' | 'shardIds' | 'shardSlice' | 'pollIntervalMs'>
+  Omit<RunnerOptions, 'startingPosition' | 'shardIds' | 'shardSlice' | 'pollIntervalMs' | 'leases'>
 > & {
+  leases: LeaseStore | undefined;
   startingPosition: StartPosition;
   pollIntervalMs: number;
   owns: (shardId: string) => boolean;
@@ -132,6 +164,8 @@ export class EventSourceRunner {
   #initial: Set<string> | undefined;
   /** Shards this runner has read to their end. */
   readonly #ended = new Set<string>();
+  /** Shards a replay (`ignoreCheckpoints`) has started reading. */
+  readonly #replayed = new Set<string>();
   /** Wakes the discovery loop early (a shard ended, or the runner is draining or stopping). */
   #wake: () => void = () => undefined;
 
@@ -150,6 +184,9 @@ export class EventSourceRunner {
       pollIntervalMs: options.reader.pacing?.idlePollMs ?? LOCAL_POLL_MS,
       shardDiscoveryMs: DEFAULT_SHARD_DISCOVERY_MS,
       retryBackoff: { baseMs: 200, maxMs: 30_000 },
+      leaseDurationMs: DEFAULT_LEASE_DURATION_MS,
+      leaseOwner: newLeaseOwner(),
+      invocationTimeoutMs: DEFAULT_INVOCATION_TIMEOUT_MS,
       awsRegion: 'local',
       now: Date.now,
       warn: (message: string) => console.warn(message),
@@ -158,6 +195,7 @@ export class EventSourceRunner {
       checkpoints: options.checkpoints,
       handler: options.handler,
       onFailure: options.onFailure,
+      leases: options.leases,
       owns: shardFilter(shardIds, shardSlice),
     };
   }
@@ -172,50 +210,105 @@ export class EventSourceRunner {
    */
   async run(options: { untilIdle?: boolean } = {}): Promise<RunnerStats> {
     if (options.untilIdle) this.#draining = true;
+    const { leases, consumerName, leaseOwner, leaseDurationMs, now } = this.#o;
+    const keeper = leases && new LeaseKeeper(leases, consumerName, leaseOwner, leaseDurationMs, this.#o.warn);
+    const leaseTick = Math.max(1, Math.floor(leaseDurationMs / 3));
+    const renewer = keeper && setInterval(() => void keeper.renewAll(), leaseTick);
     const running = new Map<string, Promise<void>>();
     let failure: { error: unknown } | undefined;
+    const started = new Set<string>();
     const start = (shard: ShardDescription) => {
-      const task = this.#runShard(shard)
+      const task = this.#runShard(shard, keeper)
+        .then(async (end) => {
+          // A shard handed over or lost may come back to this runner later.
+          if (end === 'lost') started.delete(shard.shardId);
+        })
         .catch((error: unknown) => {
           failure ??= { error };
           this.stop();
         })
-        .finally(() => {
+        .finally(async () => {
+          await keeper?.release(shard.shardId);
           running.delete(shard.shardId);
           this.#wake();
         });
       running.set(shard.shardId, task);
     };
-    const started = new Set<string>();
 
-    while (!this.#stopped) {
-      const shards = await this.#listShards();
-      if (shards === undefined) break;
-      let startedNow = 0;
-      for (const shard of shards) {
-        const id = shard.shardId;
-        if (!this.#o.owns(id) || this.#ended.has(id) || running.has(id)) continue;
-        // A shard is started once; a closed one is started again if it stopped before its end
-        // (it closed while the runner drained), since its children wait for that end.
-        if (started.has(id) && !(this.#draining && isClosed(shard))) continue;
-        started.add(id);
-        start(shard);
-        startedNow++;
+    try {
+      while (!this.#stopped) {
+        const shards = await this.#listShards();
+        if (shards === undefined) break;
+        const eligible = shards.filter((s) => this.#o.owns(s.shardId) && !this.#ended.has(s.shardId));
+        // A shard is started once; a closed one is started again if it stopped before its end (it
+        // closed while the runner drained), since its children wait for that end.
+        const wanted = eligible.filter(
+          (s) => !running.has(s.shardId) && (!started.has(s.shardId) || (this.#draining && isClosed(s))),
+        );
+        let startable = wanted;
+        if (keeper !== undefined) {
+          const ids = wanted.map((s) => s.shardId);
+          await keeper
+            .acquire(
+              eligible.map((s) => s.shardId),
+              ids,
+              now(),
+              this.#draining,
+            )
+            .catch((error: unknown) => {
+              // Leases are tried again next tick; a lasting fault fails the run.
+              if (!isRetriable(error)) throw error;
+              this.#o.warn(`could not take shard leases (${describeError(error)}); trying again`);
+            });
+          startable = wanted.filter((s) => keeper.holds(s.shardId));
+        }
+        for (const shard of startable) {
+          started.add(shard.shardId);
+          start(shard);
+        }
+        if (this.#draining && running.size === 0 && startable.length === 0) {
+          // Done, unless a shard is held by an owner not yet seen alive: it may have died, and its
+          // lease runs out soon; then this runner lands what it left.
+          const unsure = keeper && (await this.#leftToDeadOwner(eligible, started, keeper));
+          if (!unsure) break;
+          await this.#pause(leaseTick);
+          continue;
+        }
+        if (this.#draining) {
+          // While draining, look again only once every shard has stopped (or, with leases, each tick).
+          if (keeper === undefined) while (running.size > 0 && !this.#stopped) await this.#nextWake();
+          else await this.#pauseOrWake(leaseTick);
+        } else {
+          await this.#pauseOrWake(keeper === undefined ? this.#o.shardDiscoveryMs : leaseTick);
+        }
       }
-      if (running.size === 0 && this.#draining && startedNow === 0) break;
-      // While draining, look again only once every shard has stopped; otherwise every few seconds.
-      if (this.#draining) {
-        while (running.size > 0 && !this.#stopped) await this.#nextWake();
-      } else {
-        // The timer goes with the wait, so that a finished runner holds no timer open.
-        const waited = new AbortController();
-        await Promise.race([this.#nextWake(), this.#pause(this.#o.shardDiscoveryMs, waited.signal)]);
-        waited.abort();
-      }
+    } finally {
+      if (renewer !== undefined) clearInterval(renewer);
+      await Promise.allSettled(running.values());
+      await keeper?.releaseAll();
     }
-    await Promise.allSettled(running.values());
     if (failure !== undefined) throw failure.error;
     return this.#stats;
+  }
+
+  /** True when a shard this runner did not read is held by an owner not (yet) seen renewing its lease. */
+  async #leftToDeadOwner(
+    eligible: readonly ShardDescription[],
+    started: ReadonlySet<string>,
+    keeper: LeaseKeeper,
+  ): Promise<boolean> {
+    for (const shard of eligible) {
+      if (started.has(shard.shardId)) continue;
+      if (!(await keeper.heldElsewhereAlive(shard.shardId, this.#o.now()))) return true;
+    }
+    return false;
+  }
+
+  /** Waits `ms` or until woken; the timer goes with the wait, so a finished runner holds none open. */
+  async #pauseOrWake(ms: number): Promise<void> {
+    const waited = new AbortController();
+    await Promise.race([this.#nextWake(), this.#pause(ms, waited.signal)]);
+    waited.abort();
   }
 
   /** Lands everything readable now, then lets `run` resolve once every shard is caught up. */
@@ -233,22 +326,29 @@ export class EventSourceRunner {
 
   /** The stream's shards, retrying while the listing fails for a passing reason; undefined once stopped. */
   async #listShards(): Promise<ShardDescription[] | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const shards = await this.#o.reader.listShards();
-        this.#known = new Map(shards.map((s) => [s.shardId, s]));
-        this.#initial ??= new Set(this.#known.keys());
-        return shards;
-      } catch (error) {
-        if (!isRetriable(error)) throw error;
-        const delay = backoffDelay(attempt, this.#o.retryBackoff);
-        this.#o.warn(`could not list the shards (${describeError(error)}); retry in ${delay} ms`);
-        if (!(await this.#pause(delay))) return undefined;
-      }
+    try {
+      const shards = await retry(() => this.#o.reader.listShards(), {
+        attempts: Number.POSITIVE_INFINITY,
+        backoff: this.#o.retryBackoff,
+        signal: this.#stopController.signal,
+        onRetry: (error, _, delay) =>
+          this.#o.warn(`could not list the shards (${describeError(error)}); retry in ${delay} ms`),
+      });
+      this.#known = new Map(shards.map((s) => [s.shardId, s]));
+      this.#initial ??= new Set(this.#known.keys());
+      return shards;
+    } catch (error) {
+      if (this.#stopped) return undefined;
+      throw error;
     }
   }
 
-  async #runShard(shard: ShardDescription): Promise<void> {
+  /**
+   * Reads one shard until it ends, goes idle while draining, the runner stops, or (with leases) the
+   * shard is lost or asked for by another runner: then it stops between batches, and what it read
+   * but did not land is read again by the next owner from the checkpoint.
+   */
+  async #runShard(shard: ShardDescription, keeper: LeaseKeeper | undefined): Promise<ShardEnd> {
     const { checkpoints, consumerName, batchSize, batchWindowMs, pollIntervalMs, now } = this.#o;
     const { shardId } = shard;
     let progress = this.#stats.shards.find((p) => p.shardId === shardId);
@@ -256,13 +356,16 @@ export class EventSourceRunner {
       progress = { shardId, millisBehindLatest: 0 };
       this.#stats.shards.push(progress);
     }
-    const saved = this.#o.ignoreCheckpoints ? undefined : await checkpoints.load(consumerName, shardId);
+    // A replay ignores checkpoints the first time it reads a shard, and goes on from them after.
+    const replay = this.#o.ignoreCheckpoints && !this.#replayed.has(shardId);
+    this.#replayed.add(shardId);
+    const saved = replay ? undefined : await checkpoints.load(consumerName, shardId);
     if (saved === SHARD_END) {
       this.#markEnded(progress);
-      return;
+      return 'ended';
     }
     if (saved !== undefined) progress.checkpoint = saved;
-    if (!(await this.#waitForParents(shard, progress))) return;
+    if (!(await this.#waitForParents(shard, progress))) return 'stopped';
 
     const cursor = new ShardCursor(this.#o, shardId, this.#startOf(shard, saved), () => this.#stopped);
     const closed = () => isClosed(this.#known.get(shardId) ?? shard);
@@ -271,6 +374,7 @@ export class EventSourceRunner {
     let firstBufferedAt = 0;
 
     while (!this.#stopped) {
+      if (keeper !== undefined && (!keeper.holds(shardId) || keeper.handOverDue(shardId))) return 'lost';
       let caughtUp = cursor.ended;
       const drainingBeforeRead = this.#draining;
       if (!cursor.ended && buffer.length < batchSize && bufferBytes < MAX_INVOKE_PAYLOAD_BYTES) {
@@ -295,15 +399,15 @@ export class EventSourceRunner {
         buffer = buffer.slice(batch.length);
         bufferBytes = buffer.reduce((sum, r) => sum + recordPayloadBytes(r), 0);
         firstBufferedAt = now();
-        await this.#process(progress, batch);
+        if (!(await this.#process(progress, batch, keeper))) return this.#stopped ? 'stopped' : 'lost';
         continue;
       }
       if (buffer.length === 0 && cursor.ended) {
-        await checkpoints.save(consumerName, shardId, SHARD_END);
+        if (!(await this.#save(progress, SHARD_END, keeper))) return 'lost';
         this.#markEnded(progress);
-        return;
+        return 'ended';
       }
-      if (buffer.length === 0 && idle) return;
+      if (buffer.length === 0 && idle) return 'idle';
       if (caughtUp) {
         const wait =
           buffer.length > 0
@@ -312,6 +416,7 @@ export class EventSourceRunner {
         await this.#pause(Math.max(1, wait));
       }
     }
+    return 'stopped';
   }
 
   /** Where a shard starts: after its checkpoint, else the starting position (a reshard's child: its start). */
@@ -355,8 +460,18 @@ export class EventSourceRunner {
     progress.millisBehindLatest = 0;
   }
 
-  async #process(progress: ShardProgress, batch: KinesisStreamRecord[]): Promise<void> {
+  /**
+   * Lands one batch by Lambda's rules; false when the shard must stop here (the runner stopped, or
+   * its lease was lost: then no checkpoint was written past what landed under the lease).
+   */
+  async #process(
+    progress: ShardProgress,
+    batch: KinesisStreamRecord[],
+    keeper: LeaseKeeper | undefined,
+  ): Promise<boolean> {
     const pending: PendingBatch[] = [{ records: batch, attempts: 0 }];
+    const checkpoint = (last: KinesisStreamRecord) =>
+      this.#save(progress, last.kinesis.sequenceNumber, keeper);
     while (pending.length > 0) {
       const item = pending[0] as PendingBatch;
       if (this.#o.maximumRecordAgeMs >= 0) {
@@ -369,37 +484,27 @@ export class EventSourceRunner {
           await this.#toDestination(expired, 'record_expired', `older than ${this.#o.maximumRecordAgeMs} ms`);
           item.records = fresh;
           if (item.records.length === 0) {
-            await this.#checkpoint(progress, expired.at(-1) as KinesisStreamRecord);
+            if (!(await checkpoint(expired.at(-1) as KinesisStreamRecord))) return false;
             pending.shift();
             continue;
           }
         }
       }
 
-      let failedAt: number | undefined;
-      let failure: string;
-      let thrown = false;
-      try {
-        const response = await this.#o.handler(toLambdaEvent(item.records));
-        failedAt = lowestFailure(item.records, response?.batchItemFailures ?? []);
-        failure = 'the handler reported failed records';
-      } catch (error) {
-        thrown = true;
-        failedAt = 0;
-        failure = describeError(error);
-      }
-      if (failedAt === undefined) {
+      if (keeper !== undefined && !keeper.holds(progress.shardId)) return false;
+      const outcome = await this.#invoke(item.records);
+      if (outcome.kind === 'ok') {
         this.#stats.records += item.records.length;
         this.#stats.batches++;
         progress.retrying = undefined;
-        await this.#checkpoint(progress, item.records.at(-1) as KinesisStreamRecord);
+        if (!(await checkpoint(item.records.at(-1) as KinesisStreamRecord))) return false;
         pending.shift();
         continue;
       }
-      if (failedAt > 0) {
-        this.#stats.records += failedAt;
-        await this.#checkpoint(progress, item.records[failedAt - 1] as KinesisStreamRecord);
-        item.records = item.records.slice(failedAt);
+      if (outcome.kind === 'partial' && outcome.failedAt > 0) {
+        this.#stats.records += outcome.failedAt;
+        if (!(await checkpoint(item.records[outcome.failedAt - 1] as KinesisStreamRecord))) return false;
+        item.records = item.records.slice(outcome.failedAt);
       }
       item.attempts++;
       this.#stats.retries++;
@@ -408,28 +513,61 @@ export class EventSourceRunner {
         await this.#toDestination(
           item.records,
           'handler_failed',
-          `failed ${item.attempts} times: ${failure}`,
+          `failed ${item.attempts} times: ${outcome.failure}`,
         );
-        await this.#checkpoint(progress, item.records.at(-1) as KinesisStreamRecord);
+        if (!(await checkpoint(item.records.at(-1) as KinesisStreamRecord))) return false;
         pending.shift();
         continue;
       }
-      if (thrown && this.#o.bisectOnError && item.records.length > 1) {
+      if (outcome.kind === 'threw' && this.#o.bisectOnError && item.records.length > 1) {
         const half = Math.ceil(item.records.length / 2);
         pending.splice(
           0,
           1,
           { records: item.records.slice(0, half), attempts: item.attempts },
-          {
-            records: item.records.slice(half),
-            attempts: item.attempts,
-          },
+          { records: item.records.slice(half), attempts: item.attempts },
         );
       }
       const delay = backoffDelay(item.attempts, this.#o.retryBackoff);
-      progress.retrying = failure;
-      this.#o.warn(`${progress.shardId}: batch failed (${failure}); retry ${item.attempts} in ${delay} ms`);
-      if (!(await this.#pause(delay))) return;
+      progress.retrying = outcome.failure;
+      this.#o.warn(
+        `${progress.shardId}: batch failed (${outcome.failure}); retry ${item.attempts} in ${delay} ms`,
+      );
+      if (!(await this.#pause(delay))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * One invocation of the handler, with Lambda's context and timeout. A timed-out invocation is
+   * abandoned (its writes are cut off by the context's deadline) and retried whole, not bisected, so
+   * a write of it that still lands rewrites an object of the retry with the same records.
+   */
+  async #invoke(records: KinesisStreamRecord[]): Promise<InvocationOutcome> {
+    const { invocationTimeoutMs, now } = this.#o;
+    const deadline = now() + invocationTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<InvocationOutcome>((resolve) => {
+      timer = setTimeout(
+        () =>
+          resolve({ kind: 'timed_out', failure: `the invocation timed out after ${invocationTimeoutMs} ms` }),
+        invocationTimeoutMs,
+      );
+    });
+    const context = { getRemainingTimeInMillis: () => Math.max(0, deadline - now()) };
+    // A handler that throws before its first await fails the same way as one that rejects.
+    const invoked = (async () => this.#o.handler(toLambdaEvent(records), context))()
+      .then((response): InvocationOutcome => {
+        const failedAt = lowestFailure(records, response?.batchItemFailures ?? []);
+        return failedAt === undefined
+          ? { kind: 'ok' }
+          : { kind: 'partial', failedAt, failure: 'the handler reported failed records' };
+      })
+      .catch((error: unknown): InvocationOutcome => ({ kind: 'threw', failure: describeError(error) }));
+    try {
+      return await Promise.race([invoked, timedOut]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -439,24 +577,30 @@ export class EventSourceRunner {
     reason: Parameters<FailureDestination>[1],
     message: string,
   ): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#o.onFailure(records, reason, message);
-        this.#stats.failedToDestination += records.length;
-        return;
-      } catch (error) {
+    await retry(() => this.#o.onFailure(records, reason, message), {
+      attempts: Number.POSITIVE_INFINITY,
+      backoff: this.#o.retryBackoff,
+      signal: this.#stopController.signal,
+      retriable: () => true,
+      onRetry: (error) =>
         this.#o.warn(
           `could not write ${records.length} failed records to the failure destination: ${describeError(error)}`,
-        );
-        if (!(await this.#pause(backoffDelay(attempt, this.#o.retryBackoff)))) throw error;
-      }
-    }
+        ),
+    });
+    this.#stats.failedToDestination += records.length;
   }
 
-  async #checkpoint(progress: ShardProgress, last: KinesisStreamRecord): Promise<void> {
-    const sequenceNumber = last.kinesis.sequenceNumber;
-    await this.#o.checkpoints.save(this.#o.consumerName, progress.shardId, sequenceNumber);
+  /** Saves a checkpoint, through the shard's lease when there are leases; false once the lease was lost. */
+  async #save(
+    progress: ShardProgress,
+    sequenceNumber: string,
+    keeper: LeaseKeeper | undefined,
+  ): Promise<boolean> {
+    if (keeper !== undefined) {
+      if (!(await keeper.checkpoint(progress.shardId, sequenceNumber))) return false;
+    } else await this.#o.checkpoints.save(this.#o.consumerName, progress.shardId, sequenceNumber);
     progress.checkpoint = sequenceNumber;
+    return true;
   }
 
   /** Waits `ms` (or until `cut` aborts); false when the runner was stopped meanwhile. */
@@ -586,6 +730,8 @@ function validateRunnerOptions(o: RunnerOptions): void {
     ['batch window (ms)', o.batchWindowMs, 0, MAX_BATCH_WINDOW_MS],
     ['maximum retry attempts', o.maximumRetryAttempts, -1, 10_000],
     ['maximum record age (ms)', o.maximumRecordAgeMs, -1, 7 * 24 * 3600 * 1000],
+    ['invocation timeout (ms)', o.invocationTimeoutMs, 1, MAX_INVOCATION_TIMEOUT_MS],
+    ['lease duration (ms)', o.leaseDurationMs, 100, 3_600_000],
   ];
   if (o.shardSlice !== undefined) {
     const { index, count } = o.shardSlice;

@@ -19,6 +19,13 @@ import { type S3ErrorContext, type S3Operation, toStoreError } from './s3-errors
 /** Attempts per S3 call (the first try and its retries) unless `AWS_MAX_ATTEMPTS` or an option says. */
 export const DEFAULT_S3_MAX_ATTEMPTS = 5;
 
+/**
+ * How long one S3 request may take: to connect, with no byte moving, and in all. A store that accepts
+ * connections and never answers fails a request in seconds (and the SDK tries again), instead of
+ * holding the shard's batch for minutes.
+ */
+export const S3_TIMEOUTS = { connectMs: 5_000, idleMs: 10_000, requestMs: 60_000 };
+
 /** The bucket and prefix objects land under: a parsed `s3://BUCKET/PREFIX` sink. */
 export interface S3StoreLocation {
   bucket: string;
@@ -64,8 +71,10 @@ export function createS3Client(
     requestHandler: new NodeHttpHandler({
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 50 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 50 }),
-      connectionTimeout: 10_000,
-      socketTimeout: 120_000,
+      connectionTimeout: S3_TIMEOUTS.connectMs,
+      socketTimeout: S3_TIMEOUTS.idleMs,
+      requestTimeout: S3_TIMEOUTS.requestMs,
+      throwOnRequestTimeout: true,
     }),
   };
   if (options.maxAttempts !== undefined || env.AWS_MAX_ATTEMPTS === undefined) {
