@@ -67,7 +67,7 @@ export async function countObjects(sink: string): Promise<number> {
 export async function countHidden(sink: string): Promise<number> {
   try {
     const entries = await readdir(sink, { recursive: true, withFileTypes: true });
-    return entries.filter((e) => e.isFile() && e.name.startsWith('.')).length;
+    return entries.filter((e) => e.isFile() && (e.name.startsWith('.') || e.name.endsWith('.tmp'))).length;
   } catch {
     return 0;
   }

@@ -19,9 +19,16 @@ const TRANSIENT_CODES = new Set([
   'ETIMEDOUT',
 ]);
 
+/** Where objects are written before they are renamed into place: hidden from readers by its `_`. */
+export const TEMP_DIR = '_tmp';
+/** A temporary file this old belongs to a write that was killed (a write takes well under a second). */
+export const STALE_TEMP_MS = 5 * 60_000;
+
 /**
- * An object store on a local directory. `put` writes a hidden temporary file beside the target,
- * flushes it to disk and renames it into place, so a reader (or a crash) never sees half an object.
+ * An object store on a local directory. `put` writes a temporary file under `_tmp/` (which readers
+ * skip), flushes it to disk and renames it into place, so a reader (or a crash) never sees half an
+ * object. A process killed mid-write leaves its temporary file there; `connect` removes those older
+ * than `STALE_TEMP_MS`, so no litter builds up and no write in progress is touched.
  */
 export class DirectoryStore implements ObjectStore {
   readonly url: string;
@@ -36,18 +43,31 @@ export class DirectoryStore implements ObjectStore {
   }
 
   async connect(): Promise<void> {
-    await this.#run('connect', this.#root, () => mkdir(this.#root, { recursive: true }));
+    await this.#run('connect', this.#root, () => mkdir(path.join(this.#root, TEMP_DIR), { recursive: true }));
+    await this.#sweepTemp(Date.now() - STALE_TEMP_MS);
   }
 
-  async put(key: string, body: Uint8Array, _options: PutObjectOptions): Promise<void> {
+  /** Removes temporary files last written before `before` (epoch ms): writes killed mid-way. */
+  async #sweepTemp(before: number): Promise<void> {
+    const dir = path.join(this.#root, TEMP_DIR);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const file = path.join(dir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info?.isFile() && info.mtimeMs < before) await rm(file, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async put(key: string, body: Uint8Array, _options: PutObjectOptions, signal?: AbortSignal): Promise<void> {
     assertSafeKey(key);
     const target = path.join(this.#root, key);
     const dir = path.dirname(target);
-    const tmp = path.join(dir, `.${path.basename(target)}.${this.#tmpTag}-${this.#tmpCounter++}.tmp`);
+    const tmp = path.join(this.#root, TEMP_DIR, `${this.#tmpTag}-${this.#tmpCounter++}.tmp`);
     await this.#run('put', key, async () => {
-      if (!this.#madeDirs.has(dir)) {
-        await mkdir(dir, { recursive: true });
-        this.#madeDirs.add(dir);
+      for (const needed of [path.dirname(tmp), dir]) {
+        if (this.#madeDirs.has(needed)) continue;
+        await mkdir(needed, { recursive: true });
+        this.#madeDirs.add(needed);
       }
       const file = await open(tmp, 'w');
       try {
@@ -56,6 +76,8 @@ export class DirectoryStore implements ObjectStore {
       } finally {
         await file.close();
       }
+      // A write given up (its invocation timed out) never appears after its retry has begun.
+      signal?.throwIfAborted();
       await rename(tmp, target);
     }).catch(async (error) => {
       await rm(tmp, { force: true }).catch(() => undefined);
