@@ -1,6 +1,13 @@
 import type { Node } from 'constructs';
 import { ConfigError } from '../src/core/errors.js';
-import { MAX_BATCH_SIZE, MAX_BATCH_WINDOW_MS, MIN_EVENT_TIME_MS } from '../src/core/limits.js';
+import {
+  checkInteger,
+  KINESIS_NAME,
+  MAX_BATCH_SIZE,
+  MAX_BATCH_WINDOW_MS,
+  MIN_EVENT_TIME_MS,
+  S3_BUCKET_NAME,
+} from '../src/core/limits.js';
 import { parseSinkUrl } from '../src/core/locations.js';
 import { DEFAULT_LANDING_FORMAT, LANDING_FORMATS, type LandingFormat } from '../src/sink/formats/index.js';
 
@@ -133,8 +140,6 @@ export const LOG_RETENTION_DAYS = [
 export const QUERY_RESULTS_PREFIX = 'athena-results';
 
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
-const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const DATABASE_NAME = /^[a-z0-9_]{1,255}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -147,10 +152,7 @@ function show(value: unknown): string {
 
 function integer(key: string, raw: unknown, min: number, max: number): number {
   const value = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${key} must be an integer between ${min} and ${max} (given ${show(raw)})`);
-  }
-  return value;
+  return checkInteger(key, value, min, max, show(raw));
 }
 
 function oneOf<T extends string>(key: string, raw: unknown, values: readonly T[]): T {
@@ -275,13 +277,13 @@ export function resolveStackConfig(input: ActivityStackInput = {}, now = Date.no
   return {
     stackName,
     streamName: given('streamName')
-      ? text('streamName', input.streamName, STREAM_NAME, '1-128 letters, digits, "_", "." or "-"')
+      ? text('streamName', input.streamName, KINESIS_NAME, '1-128 letters, digits, "_", "." or "-"')
       : undefined,
     streamMode,
     shardCount: integer('shardCount', raw('shardCount'), 1, 10_000),
     retentionHours: integer('retentionHours', raw('retentionHours'), 24, 8760),
     bucketName: given('bucketName')
-      ? text('bucketName', input.bucketName, BUCKET_NAME, '3-63 lowercase letters, digits, "." or "-"')
+      ? text('bucketName', input.bucketName, S3_BUCKET_NAME, '3-63 lowercase letters, digits, "." or "-"')
       : undefined,
     sinkPrefix: sinkPrefix(raw('sinkPrefix')),
     format: oneOf('format', raw('format'), LANDING_FORMATS),

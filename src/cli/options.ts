@@ -8,7 +8,13 @@ import {
   MAX_INVOCATION_TIMEOUT_MS,
 } from '../consumer/index.js';
 import { ConfigError } from '../core/errors.js';
-import { MAX_BATCH_SIZE, MAX_BATCH_WINDOW_MS, MAX_LOCAL_SHARDS } from '../core/limits.js';
+import {
+  checkInteger,
+  KINESIS_NAME,
+  MAX_BATCH_SIZE,
+  MAX_BATCH_WINDOW_MS,
+  MAX_LOCAL_SHARDS,
+} from '../core/limits.js';
 import {
   DEFAULT_SINK_URL,
   DEFAULT_STREAM_URL,
@@ -25,13 +31,8 @@ import { DEFAULT_LANDING_FORMAT, FORMAT_FLAG_HELP, parseLandingFormat } from '..
  * its parser turns the text into a checked value or a one-line error naming the bad value.
  */
 export function integer(name: string, min: number, max: number) {
-  return (raw: string): number => {
-    const value = Number(raw);
-    if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
-      throw new ConfigError(`${name} must be an integer between ${min} and ${max} (given "${raw}")`);
-    }
-    return value;
-  };
+  return (raw: string): number =>
+    checkInteger(name, raw.trim() === '' ? Number.NaN : Number(raw), min, max, `"${raw}"`);
 }
 
 function positiveNumber(name: string, max: number) {
@@ -43,8 +44,6 @@ function positiveNumber(name: string, max: number) {
     return value;
   };
 }
-
-const CONSUMER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /** A time to replay from: ISO 8601, epoch seconds or milliseconds, or a duration ago (`15m`, `2h`, `7d`). */
 export function parseFromTime(raw: string, now = Date.now()): Date {
@@ -144,7 +143,7 @@ export const options = {
       '--consumer <name>',
       'consumer name: checkpoints and shard leases are kept per name; consumers of one name split the shards',
       (raw) => {
-        if (!CONSUMER_NAME.test(raw)) {
+        if (!KINESIS_NAME.test(raw)) {
           throw new ConfigError(
             `consumer name must be 1-128 letters, digits, "_", "." or "-" (given "${raw}")`,
           );

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
+import { KINESIS_NAME, S3_BUCKET_NAME } from './limits.js';
 
 /** Where the stream is: an Amazon Kinesis data stream, or the embedded log at a path. */
 export type StreamLocation = { kind: 'kinesis'; name: string } | { kind: 'local'; path: string };
@@ -13,8 +14,6 @@ export type SinkLocation =
 export const DEFAULT_STREAM_URL = './.activity/stream';
 export const DEFAULT_SINK_URL = './data';
 
-const KINESIS_STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
-const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const SAFE_PREFIX_SEGMENT = /^[a-zA-Z0-9_.=-]+$/;
 
 function schemeOf(text: string): string | undefined {
@@ -40,7 +39,7 @@ export function parseStreamUrl(text: string): StreamLocation {
   const scheme = schemeOf(text);
   if (scheme === 'kinesis') {
     const name = text.slice('kinesis://'.length).replace(/\/$/, '');
-    if (!KINESIS_STREAM_NAME.test(name)) {
+    if (!KINESIS_NAME.test(name)) {
       throw new ConfigError(
         `Kinesis stream name must be 1-128 letters, digits, "_", "." or "-" (given "${text}")`,
       );

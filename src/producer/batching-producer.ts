@@ -1,5 +1,6 @@
-import { ConfigError, describeError, PipelineError } from '../core/errors.js';
+import { describeError, PipelineError } from '../core/errors.js';
 import {
+  checkInteger,
   MAX_PARTITION_KEY_LENGTH,
   MAX_PUT_BYTES,
   MAX_PUT_RECORDS,
@@ -124,13 +125,6 @@ class Lane {
   get queued(): number {
     return this.queue.length - this.head;
   }
-}
-
-function checkInteger(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max} (given ${value})`);
-  }
-  return value;
 }
 
 /** Why a record can never be put, found before trying; `undefined` when it may be. */

@@ -319,7 +319,7 @@ describe('the event-source runner', () => {
         onFailure: {} as never,
         ...o,
       });
-    expect(make({ batchSize: 0 })).toThrow('batch size must be between 1 and 10000 (given 0)');
+    expect(make({ batchSize: 0 })).toThrow('batch size must be an integer between 1 and 10000 (given 0)');
     expect(make({ batchWindowMs: 300_001 })).toThrow('(given 300001)');
   });
 });

@@ -178,11 +178,11 @@ describe('local stream', () => {
   it('refuses bad settings, showing the value given', async () => {
     const dir = await streamPath();
     for (const [options, message] of [
-      [{ shards: 0 }, 'shard count must be between 1 and 256 (given 0)'],
-      [{ shards: 257 }, 'shard count must be between 1 and 256 (given 257)'],
-      [{ shards: 1.5 }, 'shard count must be between 1 and 256 (given 1.5)'],
-      [{ retentionHours: 23 }, 'retention must be between 24 and 8760 hours (given 23)'],
-      [{ retentionHours: 8761 }, 'retention must be between 24 and 8760 hours (given 8761)'],
+      [{ shards: 0 }, 'shard count must be an integer between 1 and 256 (given 0)'],
+      [{ shards: 257 }, 'shard count must be an integer between 1 and 256 (given 257)'],
+      [{ shards: 1.5 }, 'shard count must be an integer between 1 and 256 (given 1.5)'],
+      [{ retentionHours: 23 }, 'retention (hours) must be an integer between 24 and 8760 (given 23)'],
+      [{ retentionHours: 8761 }, 'retention (hours) must be an integer between 24 and 8760 (given 8761)'],
     ] as const) {
       expect(() => openLocalStream(dir, options)).toThrow(new ConfigError(message));
     }

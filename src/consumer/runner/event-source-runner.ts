@@ -1,6 +1,11 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { ConfigError, describeError, isRetriable, PipelineError } from '../../core/errors.js';
-import { MAX_BATCH_SIZE, MAX_BATCH_WINDOW_MS, MAX_INVOKE_PAYLOAD_BYTES } from '../../core/limits.js';
+import {
+  checkInteger,
+  MAX_BATCH_SIZE,
+  MAX_BATCH_WINDOW_MS,
+  MAX_INVOKE_PAYLOAD_BYTES,
+} from '../../core/limits.js';
 import type {
   CheckpointStore,
   GetRecordsResult,
@@ -738,11 +743,7 @@ function validateRunnerOptions(o: RunnerOptions): void {
     if (!Number.isInteger(count) || count < 1 || !Number.isInteger(index) || index < 0 || index >= count)
       throw new ConfigError(`shard slice must be 0 <= index < count (given ${index} of ${count})`);
   }
-  for (const [name, value, min, max] of checks) {
-    if (value !== undefined && (!Number.isInteger(value) || value < min || value > max)) {
-      throw new ConfigError(`${name} must be between ${min} and ${max} (given ${value})`);
-    }
-  }
+  for (const [name, value, min, max] of checks) if (value !== undefined) checkInteger(name, value, min, max);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

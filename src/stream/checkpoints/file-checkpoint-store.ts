@@ -3,9 +3,9 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { StreamError } from '../../core/errors.js';
+import { KINESIS_NAME } from '../../core/limits.js';
 import type { CheckpointStore } from '../../core/ports.js';
 
-const SAFE_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 let writes = 0;
 
 /**
@@ -58,7 +58,7 @@ export class FileCheckpointStore implements CheckpointStore {
 
 /** A name as it is when it is safe as a file name, else a digest of it (names never steer a path). */
 function safeName(name: string): string {
-  return SAFE_NAME.test(name) && name !== '.' && name !== '..'
+  return KINESIS_NAME.test(name) && name !== '.' && name !== '..'
     ? name
     : `_${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
 }

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfigError, StreamError } from '../../core/errors.js';
+import { KINESIS_NAME } from '../../core/limits.js';
 import type {
   GetRecordsResult,
   PutEntryResult,
@@ -52,7 +53,6 @@ export const DEFAULT_WAIT_TIMEOUT_MS = 5 * 60_000;
 /** Status polls start this often and back off to `MAX_POLL_MS`. */
 const FIRST_POLL_MS = 50;
 const MAX_POLL_MS = 2_000;
-const SHARD_ID = /^[a-zA-Z0-9_.-]{1,128}$/;
 
 export interface KinesisStreamOptions {
   /**
@@ -102,7 +102,7 @@ export class KinesisStream implements StreamWriter, StreamReader, StreamAdmin {
   private closed = false;
 
   constructor(name: string, options: KinesisStreamOptions = {}) {
-    if (!/^[a-zA-Z0-9_.-]{1,128}$/.test(name)) {
+    if (!KINESIS_NAME.test(name)) {
       throw new ConfigError(
         `Kinesis stream name must be 1-128 letters, digits, "_", "." or "-" (given "${name}")`,
       );
@@ -220,7 +220,7 @@ export class KinesisStream implements StreamWriter, StreamReader, StreamAdmin {
    */
   async getShardIterator(shardId: string, position: StartPosition): Promise<string> {
     this.assertOpen();
-    if (!SHARD_ID.test(shardId)) {
+    if (!KINESIS_NAME.test(shardId)) {
       throw new StreamError('shard_not_found', `no shard "${shardId}" in Kinesis stream "${this.name}"`);
     }
     const input: GetShardIteratorCommandInput = {

@@ -1,8 +1,8 @@
 import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { ConfigError, describeError, PipelineError, StreamError } from '../../core/errors.js';
-import { MAX_LOCAL_SHARDS } from '../../core/limits.js';
+import { describeError, PipelineError, StreamError } from '../../core/errors.js';
+import { checkInteger, MAX_LOCAL_SHARDS } from '../../core/limits.js';
 import type {
   CheckpointStore,
   GetRecordsResult,
@@ -372,19 +372,11 @@ function notFound(streamPath: string): StreamError {
 }
 
 function checkShards(shards: number): number {
-  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_LOCAL_SHARDS) {
-    throw new ConfigError(`shard count must be between 1 and ${MAX_LOCAL_SHARDS} (given ${shards})`);
-  }
-  return shards;
+  return checkInteger('shard count', shards, 1, MAX_LOCAL_SHARDS);
 }
 
 function checkRetention(hours: number): number {
-  if (!Number.isInteger(hours) || hours < MIN_RETENTION_HOURS || hours > MAX_RETENTION_HOURS) {
-    throw new ConfigError(
-      `retention must be between ${MIN_RETENTION_HOURS} and ${MAX_RETENTION_HOURS} hours (given ${hours})`,
-    );
-  }
-  return hours;
+  return checkInteger('retention (hours)', hours, MIN_RETENTION_HOURS, MAX_RETENTION_HOURS);
 }
 
 /** Kinesis' limits on a put; breaking one rejects the whole call, as Kinesis' validation does. */
