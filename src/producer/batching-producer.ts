@@ -1,12 +1,7 @@
 import { describeError, PipelineError } from '../core/errors.js';
-import {
-  checkInteger,
-  MAX_PARTITION_KEY_LENGTH,
-  MAX_PUT_BYTES,
-  MAX_PUT_RECORDS,
-  MAX_RECORD_BYTES,
-} from '../core/limits.js';
+import { checkInteger, MAX_PUT_BYTES, MAX_PUT_RECORDS } from '../core/limits.js';
 import type { PutEntryResult, PutRecordsResult, RecordToPut, StreamWriter } from '../core/ports.js';
+import { recordRefusal } from '../stream/put-limits.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from '../util/backoff.js';
 
 export interface BatchingProducerOptions {
@@ -127,26 +122,10 @@ class Lane {
   }
 }
 
-/** Why a record can never be put, found before trying; `undefined` when it may be. */
+/** Why a record can never be put, found before trying (Kinesis' own limits); `undefined` when it may be. */
 function refusal(record: RecordToPut, size: number): PipelineError | undefined {
-  if (size > MAX_RECORD_BYTES) {
-    return new PipelineError(
-      'record_too_large',
-      `record is ${size} bytes (data plus partition key); a stream record may be at most ${MAX_RECORD_BYTES} bytes`,
-      { stage: 'producer' },
-    );
-  }
-  const key = record.partitionKey;
-  // Kinesis counts Unicode characters; UTF-16 units are never fewer, so count code points only when needed.
-  const keyLength = key.length > MAX_PARTITION_KEY_LENGTH ? [...key].length : key.length;
-  if (keyLength === 0 || keyLength > MAX_PARTITION_KEY_LENGTH) {
-    return new PipelineError(
-      'invalid_partition_key',
-      `partition key must be 1 to ${MAX_PARTITION_KEY_LENGTH} characters long (given ${keyLength})`,
-      { stage: 'producer' },
-    );
-  }
-  return undefined;
+  const refused = recordRefusal(record, size);
+  return refused && new PipelineError(refused.code, refused.message, { stage: 'producer' });
 }
 
 /** FNV-1a over the key's UTF-16 units: cheap, and spreads `user_1` … `user_N` evenly. */
@@ -461,7 +440,8 @@ export class BatchingProducer {
     return new PipelineError(
       'put_timeout',
       `record not accepted within ${this.ttlMs} ms after ${pending.attempts} attempts (${lastError})`,
-      { stage: 'producer', cause },
+      // The stream may take it later: a sender may send it again.
+      { stage: 'producer', cause, retriable: true },
     );
   }
 
@@ -493,7 +473,7 @@ export class BatchingProducer {
     this.abortError = new PipelineError(
       'aborted',
       `producer aborted with ${this.pendingRecords} records not yet accepted`,
-      { stage: 'producer', cause: this.signal?.reason },
+      { stage: 'producer', cause: this.signal?.reason, retriable: true },
     );
     this.readyWaiter?.reject(this.abortError);
     this.readyWaiter = undefined;
@@ -503,7 +483,11 @@ export class BatchingProducer {
 }
 
 function closedError(method: 'put' | 'ready'): PipelineError {
-  return new PipelineError('producer_closed', `${method}() after close()`, { stage: 'producer' });
+  // Shutting down: the record was not taken, and a sender may send it again (to the next process).
+  return new PipelineError('producer_closed', `${method}() after close()`, {
+    stage: 'producer',
+    retriable: true,
+  });
 }
 
 function asError(failure: Failure): PipelineError {

@@ -7,6 +7,34 @@ import {
 } from '../core/limits.js';
 import type { RecordToPut } from '../core/ports.js';
 
+/** Why Kinesis would refuse one record of a put: its code and message; undefined when it would take it. */
+export function recordRefusal(
+  record: RecordToPut,
+  size = recordBytes(record),
+): { code: string; message: string } | undefined {
+  const key = record.partitionKey;
+  // Kinesis counts Unicode characters; counting code points is only needed for long keys.
+  const keyLength = key.length <= MAX_PARTITION_KEY_LENGTH ? key.length : [...key].length;
+  if (keyLength < 1 || keyLength > MAX_PARTITION_KEY_LENGTH) {
+    return {
+      code: 'invalid_partition_key',
+      message: `partition key must be 1 to ${MAX_PARTITION_KEY_LENGTH} characters (given ${keyLength})`,
+    };
+  }
+  if (size > MAX_RECORD_BYTES) {
+    return {
+      code: 'record_too_large',
+      message: `record is ${size} bytes (data plus partition key); a stream record may be at most ${MAX_RECORD_BYTES} bytes`,
+    };
+  }
+  return undefined;
+}
+
+/** What a record counts against Kinesis' limits: its data and its partition key, in bytes. */
+export function recordBytes(record: RecordToPut): number {
+  return record.data.byteLength + Buffer.byteLength(record.partitionKey);
+}
+
 /**
  * Kinesis' limits on a `PutRecords` call, checked before calling AWS so a bad put fails at once,
  * whole and non-retriable, with the same codes and messages in every stream adapter.
@@ -20,22 +48,9 @@ export function checkPut(records: readonly RecordToPut[]): void {
   }
   let total = 0;
   records.forEach((record, i) => {
-    const key = record.partitionKey;
-    // Kinesis counts Unicode characters; counting code points is only needed for long keys.
-    const keyLength = key.length <= MAX_PARTITION_KEY_LENGTH ? key.length : [...key].length;
-    if (keyLength < 1 || keyLength > MAX_PARTITION_KEY_LENGTH) {
-      throw new StreamError(
-        'invalid_partition_key',
-        `record ${i}: partition key must be 1 to ${MAX_PARTITION_KEY_LENGTH} characters (given ${keyLength})`,
-      );
-    }
-    const size = record.data.byteLength + Buffer.byteLength(key);
-    if (size > MAX_RECORD_BYTES) {
-      throw new StreamError(
-        'record_too_large',
-        `record ${i} is ${size} bytes (data plus partition key); a record may be at most ${MAX_RECORD_BYTES} bytes`,
-      );
-    }
+    const size = recordBytes(record);
+    const refused = recordRefusal(record, size);
+    if (refused !== undefined) throw new StreamError(refused.code, `record ${i}: ${refused.message}`);
     total += size;
   });
   if (total > MAX_PUT_BYTES) {
