@@ -1,4 +1,8 @@
-/** activity-pipeline: the library's public API. */
+/**
+ * activity-pipeline: the library's public API. It loads no AWS SDK: `openStream` and `openStore` load the
+ * Kinesis and S3 adapters (and the SDK under them) only for a `kinesis://` stream or an `s3://` sink, and
+ * the adapters' classes are exported here as types. `activity-pipeline/aws` exports them as values.
+ */
 export * from './collector/index.js';
 export * from './compact/index.js';
 export * from './consumer/index.js';
@@ -11,6 +15,7 @@ export * from './producer/index.js';
 export * from './query/index.js';
 export * from './redrive/index.js';
 export * from './report/index.js';
+export { DirectoryStore } from './sink/directory/index.js';
 export {
   DEFAULT_LANDING_FORMAT,
   LANDING_FORMATS,
@@ -19,5 +24,21 @@ export {
   PARQUET,
   parseLandingFormat,
 } from './sink/formats/index.js';
-export * from './sink/index.js';
-export * from './stream/index.js';
+export { assertSafeKey, isHiddenName } from './sink/keys.js';
+export { openStore } from './sink/open-store.js';
+export type { S3Store, S3StoreLocation, S3StoreOptions } from './sink/s3/index.js';
+export { FileCheckpointStore } from './stream/checkpoints/file-checkpoint-store.js';
+export type { KinesisStream, KinesisStreamOptions } from './stream/kinesis/index.js';
+export {
+  DEFAULT_LOCAL_SHARDS,
+  LocalStream,
+  type LocalStreamOptions,
+  openLocalStream,
+} from './stream/local/index.js';
+export {
+  DEFAULT_CHECKPOINTS_DIR,
+  type OpenStreamOptions,
+  openStream,
+  type Stream,
+} from './stream/open-stream.js';
+export { checkPut } from './stream/put-limits.js';

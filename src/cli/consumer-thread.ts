@@ -39,16 +39,16 @@ class ConsumerThread {
   landed: LandedCounts = { records: 0, events: 0, errors: 0, objects: 0, bytes: 0 };
   stats: RunnerStats = { records: 0, batches: 0, retries: 0, failedToDestination: 0, shards: [] };
   readonly done: Promise<void>;
-  readonly #worker: Worker;
+  private readonly worker: Worker;
 
   constructor(data: ConsumerThreadData, shardsPerThread: number, warn: (message: string) => void) {
     // Under the TypeScript loader (tests) this file is .ts, in the build .js: start the sibling alike.
     const self = fileURLToPath(import.meta.url);
     const entry = path.join(path.dirname(self), `consumer-worker${path.extname(self)}`);
-    this.#worker = new Worker(entry, { workerData: data, resourceLimits: heapLimits(data, shardsPerThread) });
+    this.worker = new Worker(entry, { workerData: data, resourceLimits: heapLimits(data, shardsPerThread) });
     this.done = new Promise((resolve, reject) => {
       let finished = false;
-      this.#worker.on('message', (message: FromConsumer) => {
+      this.worker.on('message', (message: FromConsumer) => {
         if (message.type === 'warn') warn(message.message);
         else if (message.type === 'failed') {
           finished = true;
@@ -62,8 +62,8 @@ class ConsumerThread {
           }
         }
       });
-      this.#worker.on('error', reject);
-      this.#worker.on('exit', (code) => {
+      this.worker.on('error', reject);
+      this.worker.on('exit', (code) => {
         if (!finished)
           reject(
             new PipelineError('consumer_exited', `the consumer thread exited with code ${code}`, {
@@ -76,12 +76,12 @@ class ConsumerThread {
 
   /** Lands everything readable now, then finishes once every shard is caught up. */
   drain(): void {
-    this.#worker.postMessage({ type: 'drain' } satisfies ToConsumer);
+    this.worker.postMessage({ type: 'drain' } satisfies ToConsumer);
   }
 
   /** Stops at once; a batch being handled finishes. */
   stop(): void {
-    this.#worker.postMessage({ type: 'stop' } satisfies ToConsumer);
+    this.worker.postMessage({ type: 'stop' } satisfies ToConsumer);
   }
 }
 
@@ -105,7 +105,7 @@ function heapLimits(data: ConsumerThreadData, shardsPerThread: number) {
  */
 export class ConsumerThreads {
   readonly done: Promise<void>;
-  readonly #threads: ConsumerThread[];
+  private readonly threads: ConsumerThread[];
 
   constructor(
     data: Omit<ConsumerThreadData, 'shardSlice'>,
@@ -114,17 +114,17 @@ export class ConsumerThreads {
     warn: (message: string) => void,
   ) {
     const count = Math.max(1, Math.min(threads, openShards));
-    this.#threads = Array.from(
+    this.threads = Array.from(
       { length: count },
       (_, index) =>
         new ConsumerThread({ ...data, shardSlice: { index, count } }, Math.ceil(openShards / count), warn),
     );
-    this.done = Promise.all(this.#threads.map((t) => t.done)).then(() => undefined);
+    this.done = Promise.all(this.threads.map((t) => t.done)).then(() => undefined);
   }
 
   get landed(): LandedCounts {
     const sum: LandedCounts = { records: 0, events: 0, errors: 0, objects: 0, bytes: 0 };
-    for (const { landed } of this.#threads) {
+    for (const { landed } of this.threads) {
       sum.records += landed.records;
       sum.events += landed.events;
       sum.errors += landed.errors;
@@ -135,7 +135,7 @@ export class ConsumerThreads {
   }
 
   get stats(): RunnerStats {
-    const all = this.#threads.map((t) => t.stats);
+    const all = this.threads.map((t) => t.stats);
     return {
       records: all.reduce((n, s) => n + s.records, 0),
       batches: all.reduce((n, s) => n + s.batches, 0),
@@ -146,10 +146,10 @@ export class ConsumerThreads {
   }
 
   drain(): void {
-    for (const thread of this.#threads) thread.drain();
+    for (const thread of this.threads) thread.drain();
   }
 
   stop(): void {
-    for (const thread of this.#threads) thread.stop();
+    for (const thread of this.threads) thread.stop();
   }
 }

@@ -1,6 +1,5 @@
 import { describeError } from '../core/errors.js';
-import type { StreamWriter } from '../core/ports.js';
-import { LocalStream } from '../stream/local/index.js';
+import type { ShardDescription } from '../core/ports.js';
 
 /** After this long without a checkpoint moving while records wait, the consumer is shown as stalled. */
 export const STALLED_AFTER_MS = 30_000;
@@ -20,6 +19,13 @@ export type ConsumerLag =
       checkpointAgeMs: number;
     };
 
+/** A stream that keeps its consumers' checkpoints and counts records after a position: the embedded log. */
+export interface LagSource {
+  listShards(): Promise<ShardDescription[]>;
+  load(consumer: string, shardId: string): Promise<string | undefined>;
+  countAfter(shardId: string, sequenceNumber: string | undefined): Promise<number>;
+}
+
 /**
  * Reads a consumer's lag on the embedded log: for each shard, the records between the consumer's
  * checkpoint and the shard's last sequence number. It uses only the log's public read methods, and
@@ -30,7 +36,7 @@ export class ConsumerLagProbe {
   private movedAt: number;
 
   constructor(
-    private readonly stream: StreamWriter,
+    private readonly stream: LagSource,
     readonly consumer: string,
     private readonly now: () => number = Date.now,
   ) {
@@ -38,15 +44,7 @@ export class ConsumerLagProbe {
   }
 
   async read(): Promise<ConsumerLag> {
-    const { consumer } = this;
-    if (!(this.stream instanceof LocalStream)) {
-      return {
-        state: 'unknown',
-        consumer,
-        message: 'not measured for Kinesis: see the consumer’s iterator age in CloudWatch',
-      };
-    }
-    const stream = this.stream;
+    const { consumer, stream } = this;
     try {
       const shards = await stream.listShards();
       const positions: (string | undefined)[] = [];

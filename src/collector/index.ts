@@ -1,5 +1,7 @@
+export { Access } from './access.js';
 export { ASSET_NAMES, type AssetName, loadAssets } from './assets.js';
-export { type ConsumerLag, ConsumerLagProbe, STALLED_AFTER_MS } from './consumer-lag.js';
+export { type ConsumerLag, ConsumerLagProbe, type LagSource, STALLED_AFTER_MS } from './consumer-lag.js';
+export { type CollectorContext, type DashboardSnapshot, MAX_EVENTS_PER_REQUEST } from './context.js';
 export { CollectorError } from './errors.js';
 export { findHostile, type HostileFinding, MAX_EVENT_DEPTH } from './hostile.js';
 export {
@@ -11,17 +13,28 @@ export {
   prepareEvent,
   type RequestFacts,
 } from './ingest.js';
+export {
+  type AcceptedEvent,
+  type BatchOutcome,
+  type BatchStatus,
+  batchStatus,
+  ingestBatch,
+  type PutRecord,
+  type Rejection,
+} from './ingest-batch.js';
 export { LIVE_WINDOW_SECONDS, type LiveSnapshot, LiveStats } from './live-stats.js';
+export {
+  INGEST_PROTOCOLS,
+  type IngestProtocol,
+  type IngestResponse,
+  type ParsedBody,
+} from './routes/index.js';
 export {
   type Collector,
   type CollectorOptions,
   createCollector,
-  type DashboardSnapshot,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_PENDING_RECORDS,
   DEFAULT_PUT_TIMEOUT_MS,
-  type IngestResponse,
-  MAX_EVENTS_PER_REQUEST,
   MAX_MAX_BODY_BYTES,
-  type Rejection,
 } from './server.js';

@@ -53,13 +53,13 @@ export interface QueryResult extends ResultTable {
  */
 export class LandedData {
   readonly url: string;
-  readonly #store: ObjectStore;
-  readonly #ownsStore: boolean;
-  readonly #files: LocalFiles;
-  readonly #instance: DuckDBInstance;
-  readonly #connection: DuckDBConnection;
+  private readonly store: ObjectStore;
+  private readonly ownsStore: boolean;
+  private readonly files: LocalFiles;
+  private readonly instance: DuckDBInstance;
+  private readonly connection: DuckDBConnection;
   /** Queries share one connection and its transaction: they run one at a time. */
-  #queue: Promise<unknown> = Promise.resolve();
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     store: ObjectStore,
@@ -69,11 +69,11 @@ export class LandedData {
     connection: DuckDBConnection,
   ) {
     this.url = store.url;
-    this.#store = store;
-    this.#ownsStore = ownsStore;
-    this.#files = files;
-    this.#instance = instance;
-    this.#connection = connection;
+    this.store = store;
+    this.ownsStore = ownsStore;
+    this.files = files;
+    this.instance = instance;
+    this.connection = connection;
   }
 
   /** Connects to the sink and starts DuckDB. */
@@ -105,7 +105,7 @@ export class LandedData {
 
   /** Objects downloaded from an S3 sink so far, and their bytes. */
   get fetched(): { objects: number; bytes: number } {
-    return { ...this.#files.stats };
+    return { ...this.files.stats };
   }
 
   /**
@@ -113,13 +113,13 @@ export class LandedData {
    * its whole result. `signal` interrupts it.
    */
   query(sql: string, signal?: AbortSignal): Promise<QueryResult> {
-    const run = this.#queue.then(() => this.#query(sql, signal));
-    this.#queue = run.catch(() => undefined);
+    const run = this.queue.then(() => this.queryNow(sql, signal));
+    this.queue = run.catch(() => undefined);
     return run;
   }
 
-  async #query(sql: string, signal?: AbortSignal): Promise<QueryResult> {
-    const connection = this.#connection;
+  private async queryNow(sql: string, signal?: AbortSignal): Promise<QueryResult> {
+    const connection = this.connection;
     const onAbort = () => connection.interrupt();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -129,13 +129,13 @@ export class LandedData {
         // Pruning and query in one transaction: `now()` and `current_date` mean the same in both.
         if (needs.analysed) await connection.run('BEGIN TRANSACTION');
         try {
-          listed = await this.#list(needs, signal);
+          listed = await this.list(needs, signal);
           const selected = {
             events: await selectObjects(connection, listed.events, needs.events),
             errors: await selectObjects(connection, listed.errors, needs.errors),
           };
-          await this.#createViews(selected, signal);
-          const reader = await this.#run(sql);
+          await this.createViews(selected, signal);
+          const reader = await this.run(sql);
           if (needs.analysed) await connection.run('COMMIT');
           return {
             ...toTable(reader),
@@ -148,7 +148,7 @@ export class LandedData {
         } catch (error) {
           if (needs.analysed) await connection.run('ROLLBACK').catch(() => undefined);
           signal?.throwIfAborted();
-          if (attempt < MAX_ATTEMPTS && (await this.#changed(error, listed, needs))) continue;
+          if (attempt < MAX_ATTEMPTS && (await this.changed(error, listed, needs))) continue;
           throw toQueryError(error, attempt);
         }
       }
@@ -159,40 +159,40 @@ export class LandedData {
 
   /** Stops DuckDB, removes downloads and closes the store it opened. */
   async close(): Promise<void> {
-    this.#connection.closeSync();
-    this.#instance.closeSync();
-    await this.#files.close();
-    if (this.#ownsStore) await this.#store.close();
+    this.connection.closeSync();
+    this.instance.closeSync();
+    await this.files.close();
+    if (this.ownsStore) await this.store.close();
   }
 
-  async #list(needs: QueryNeeds, signal?: AbortSignal): Promise<Record<Dataset, LandedObject[]>> {
+  private async list(needs: QueryNeeds, signal?: AbortSignal): Promise<Record<Dataset, LandedObject[]>> {
     const [events, errors] = await Promise.all(
       (['events', 'errors'] as const).map((d) =>
-        needs[d].kind === 'none' ? Promise.resolve([]) : listLanded(this.#store, d, signal),
+        needs[d].kind === 'none' ? Promise.resolve([]) : listLanded(this.store, d, signal),
       ),
     );
     return { events: events ?? [], errors: errors ?? [] };
   }
 
-  async #createViews(selected: Record<Dataset, LandedObject[]>, signal?: AbortSignal): Promise<void> {
+  private async createViews(selected: Record<Dataset, LandedObject[]>, signal?: AbortSignal): Promise<void> {
     // Hours that are one compacted object need no deduplication; every other hour does.
     const alone = new Set<LandedObject>();
     for (const objects of byPartition(selected.events).values()) {
       const only = objects[0];
       if (objects.length === 1 && only !== undefined && isCompactedKey(only.key)) alone.add(only);
     }
-    const rest = await this.#files.files(
+    const rest = await this.files.files(
       selected.events.filter((o) => !alone.has(o)),
       signal,
     );
-    const events = { ...rest, unique: await this.#files.paths([...alone], signal) };
-    const errors = await this.#files.files(selected.errors, signal);
-    await this.#connection.run(`CREATE OR REPLACE TEMP VIEW events AS ${eventsSelect(events)}`);
-    await this.#connection.run(`CREATE OR REPLACE TEMP VIEW errors AS ${errorsSelect(errors)}`);
+    const events = { ...rest, unique: await this.files.paths([...alone], signal) };
+    const errors = await this.files.files(selected.errors, signal);
+    await this.connection.run(`CREATE OR REPLACE TEMP VIEW events AS ${eventsSelect(events)}`);
+    await this.connection.run(`CREATE OR REPLACE TEMP VIEW errors AS ${errorsSelect(errors)}`);
   }
 
-  async #run(sql: string): Promise<DuckDBResultReader> {
-    const statements = await this.#connection.extractStatements(sql);
+  private async run(sql: string): Promise<DuckDBResultReader> {
+    const statements = await this.connection.extractStatements(sql);
     if (statements.count === 0) throw new QueryError('invalid_sql', 'no SQL statement given');
     let reader: DuckDBResultReader | undefined;
     for (let i = 0; i < statements.count; i++) {
@@ -206,7 +206,7 @@ export class LandedData {
    * True when a failure came from the sink changing under the query: an object it listed is gone
    * (deleted by a compaction once its rows were in a compacted object).
    */
-  async #changed(
+  private async changed(
     error: unknown,
     listed: Record<Dataset, LandedObject[]> | undefined,
     needs: QueryNeeds,
@@ -217,7 +217,7 @@ export class LandedData {
     if (!missing) return false;
     // An object vanished while it was being listed: list again.
     if (listed === undefined) return true;
-    const now = await this.#list(needs).catch(() => undefined);
+    const now = await this.list(needs).catch(() => undefined);
     if (now === undefined) return false;
     const keys = (objects: LandedObject[]) => objects.map((o) => o.key).join('\n');
     return keys(now.events) !== keys(listed.events) || keys(now.errors) !== keys(listed.errors);

@@ -26,21 +26,21 @@ export interface FetchStats {
  */
 export class LocalFiles {
   readonly stats: FetchStats = { objects: 0, bytes: 0 };
-  readonly #store: ObjectStore;
-  readonly #root: string | undefined;
-  readonly #downloads: number;
-  #cache: string | undefined;
-  readonly #cached = new Map<string, number>();
+  private readonly store: ObjectStore;
+  private readonly root: string | undefined;
+  private readonly downloads: number;
+  private cache: string | undefined;
+  private readonly cached = new Map<string, number>();
 
   constructor(location: SinkLocation, store: ObjectStore, options: { downloads?: number } = {}) {
-    this.#store = store;
-    this.#root = location.kind === 'directory' ? location.path : undefined;
-    this.#downloads = options.downloads ?? DEFAULT_DOWNLOADS;
+    this.store = store;
+    this.root = location.kind === 'directory' ? location.path : undefined;
+    this.downloads = options.downloads ?? DEFAULT_DOWNLOADS;
   }
 
   /** True when objects are read in place (a directory sink). */
   get inPlace(): boolean {
-    return this.#root !== undefined;
+    return this.root !== undefined;
   }
 
   /** The local paths of `objects`, by format, downloading those not here yet. */
@@ -56,48 +56,48 @@ export class LocalFiles {
 
   /** The local path of each object, in order. */
   async paths(objects: readonly LandedObject[], signal?: AbortSignal): Promise<string[]> {
-    if (this.#root !== undefined) {
-      const root = this.#root;
+    if (this.root !== undefined) {
+      const root = this.root;
       return objects.map((o) => path.join(root, o.key));
     }
-    const cache = await this.#cacheDir();
-    const missing = objects.filter((o) => this.#cached.get(o.key) !== o.size);
+    const cache = await this.cacheDir();
+    const missing = objects.filter((o) => this.cached.get(o.key) !== o.size);
     let next = 0;
     const worker = async () => {
       while (next < missing.length) {
         const object = missing[next++] as LandedObject;
         signal?.throwIfAborted();
-        const body = await this.#store.get(object.key, signal);
+        const body = await this.store.get(object.key, signal);
         const target = path.join(cache, object.key);
         await mkdir(path.dirname(target), { recursive: true });
         const partial = `${target}.partial`;
         await writeFile(partial, body);
         await rename(partial, target);
-        this.#cached.set(object.key, object.size);
+        this.cached.set(object.key, object.size);
         this.stats.objects++;
         this.stats.bytes += body.byteLength;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.#downloads, missing.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.downloads, missing.length) }, worker));
     return objects.map((o) => path.join(cache, o.key));
   }
 
   /** A private directory for DuckDB's own temporary files: beside the downloads, removed with them. */
   async scratchDir(): Promise<string> {
-    const dir = path.join(await this.#cacheDir(), '_duckdb');
+    const dir = path.join(await this.cacheDir(), '_duckdb');
     await mkdir(dir, { recursive: true });
     return dir;
   }
 
   /** Removes the downloads. */
   async close(): Promise<void> {
-    if (this.#cache !== undefined) await rm(this.#cache, { recursive: true, force: true });
-    this.#cache = undefined;
-    this.#cached.clear();
+    if (this.cache !== undefined) await rm(this.cache, { recursive: true, force: true });
+    this.cache = undefined;
+    this.cached.clear();
   }
 
-  async #cacheDir(): Promise<string> {
-    this.#cache ??= await mkdtemp(path.join(tmpdir(), 'activity-query-'));
-    return this.#cache;
+  private async cacheDir(): Promise<string> {
+    this.cache ??= await mkdtemp(path.join(tmpdir(), 'activity-query-'));
+    return this.cache;
   }
 }

@@ -107,9 +107,43 @@ interface ErrorRecord {
   data: string;
 }
 
-interface Send {
+/** A line of an `errors/` object chosen to be sent. */
+interface Selected {
+  /** 1-based. */
   line: number;
   record: ErrorRecord;
+}
+
+/** What one `errors/` object holds for this run: the records to send, and what was passed over. */
+interface ObjectSelection {
+  key: string;
+  selected: Selected[];
+  /** Records an earlier run sent (from this object), or that came back to `errors/` after one. */
+  skipped: number;
+  /** Of `skipped`: records that came back to `errors/` after an earlier redrive. */
+  relanded: number;
+  /** Lines that are not error records, with why. */
+  unreadableLines: { line: number; why: string }[];
+  /** Why the object itself could not be read, when it could not. */
+  unreadable?: string;
+}
+
+/** What earlier runs did, read from every manifest before anything is sent. */
+interface History {
+  /** The `errors/` objects, in listing order. */
+  keys: string[];
+  manifests: Map<string, RedriveManifest>;
+  /** Stream positions that earlier runs sent records to (`positionId`). */
+  sentTo: Set<string>;
+}
+
+/** Which records a run takes: by reason, and whether it takes records that came back after a redrive. */
+interface Selection {
+  reasons: ReadonlySet<string> | undefined;
+  includeRelanded: boolean;
+}
+
+interface Send extends Selected {
   outcome: Promise<{ ok: true; accepted: AcceptedRecord } | { ok: false; error: unknown }>;
 }
 
@@ -118,6 +152,7 @@ interface Send {
  * original partition key, through a `BatchingProducer`. The stream writer must be connected; it is
  * left open. Once every selected line of an `errors/` object has been answered, the lines the stream
  * accepted are recorded in that object's manifest (`_redrive/<key>.json.gz`), and later runs skip them.
+ * A dry run reads the manifests, selects and counts, and needs no stream.
  *
  * A crash after records were accepted but before their manifest was written sends them again on the
  * next run: at least once, like the rest of the pipeline. Events with an `event_id` are deduplicated by
@@ -133,11 +168,38 @@ export async function redrive(
   const dryRun = options.dryRun ?? false;
   if (!dryRun && stream === undefined)
     throw new ConfigError('redrive needs a stream writer to send to (or dryRun: true to only count)');
-  const selected = reasons === undefined ? undefined : new Set<string>(reasons);
-  const now = options.now ?? Date.now;
+  const { signal } = options;
+  const selection: Selection = {
+    reasons: reasons === undefined ? undefined : new Set(reasons),
+    includeRelanded: options.includeRelanded ?? false,
+  };
+  const stats = emptyStats();
+  const result = (stopped: boolean): RedriveResult => ({
+    ...stats,
+    byReason: { ...stats.byReason },
+    dryRun,
+    stream: options.streamName,
+    reasons: reasons ?? 'all',
+    stopped,
+  });
+
+  // Every manifest is read before anything is sent: a record that came back to errors/ after an
+  // earlier redrive may sit in any object, before or after the one whose manifest names it.
+  const history = await readHistory(store, signal);
+  stats.objects = history.keys.length;
+  if (signal?.aborted) return result(true);
+  options.onProgress?.(stats);
+
+  const objects = selectEach(store, history, selection, signal);
   const warn = options.warn ?? (() => undefined);
-  const signal = options.signal;
-  const stats: RedriveStats = {
+  if (stream === undefined || dryRun) await countSelected(objects, stats, warn);
+  else await sendSelected(objects, { store, stream, history, stats, options, reasons, warn });
+  // The signal stops the run between objects: it stopped early if some were left unread.
+  return result(signal?.aborted === true && stats.objectsRead < stats.objects);
+}
+
+function emptyStats(): RedriveStats {
+  return {
     objects: 0,
     objectsRead: 0,
     objectsSent: 0,
@@ -150,28 +212,21 @@ export async function redrive(
     unreadableObjects: 0,
     manifests: 0,
   };
-  const result = (stopped: boolean): RedriveResult => ({
-    ...stats,
-    byReason: { ...stats.byReason },
-    dryRun,
-    stream: options.streamName,
-    reasons: reasons ?? 'all',
-    stopped,
-  });
-  const count = (reason: string) => {
-    stats.sent++;
-    stats.byReason[reason] = (stats.byReason[reason] ?? 0) + 1;
-  };
+}
 
-  // Every manifest is read before anything is sent: a record that came back to errors/ after an
-  // earlier redrive may sit in any object, before or after the one whose manifest names it.
+function countSent(stats: RedriveStats, reason: string): void {
+  stats.sent++;
+  stats.byReason[reason] = (stats.byReason[reason] ?? 0) + 1;
+}
+
+/** Lists the `errors/` objects and reads their manifests. */
+async function readHistory(store: ObjectStore, signal: AbortSignal | undefined): Promise<History> {
   const keys: string[] = [];
   for await (const { key } of store.list(ERRORS_PREFIX, signal)) {
     if (key.endsWith(NDJSON_GZIP.extension)) keys.push(key);
   }
-  stats.objects = keys.length;
   const manifests = new Map<string, RedriveManifest>();
-  const relanded = new Set<string>();
+  const sentTo = new Set<string>();
   await forEachLimit(keys, MANIFEST_READS, async (key) => {
     if (signal?.aborted) return;
     const manifest = await readManifest(store, key, signal);
@@ -179,117 +234,134 @@ export async function redrive(
     manifests.set(key, manifest);
     for (const run of manifest.runs) {
       if (run.stream_arn === undefined) continue;
-      for (const r of run.records) relanded.add(positionId(run.stream_arn, r.sent_to));
+      for (const r of run.records) sentTo.add(positionId(run.stream_arn, r.sent_to));
     }
   });
-  if (signal?.aborted) return result(true);
-  options.onProgress?.(stats);
+  return { keys, manifests, sentTo };
+}
 
-  const producer =
-    stream === undefined || dryRun ? undefined : new BatchingProducer(stream, options.producer);
+/** Reads the `errors/` objects one after another, selecting from each; stops when the signal aborts. */
+async function* selectEach(
+  store: ObjectStore,
+  history: History,
+  selection: Selection,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<ObjectSelection> {
+  for (const key of history.keys) {
+    if (signal?.aborted) return;
+    let lines: string[];
+    try {
+      lines = await readLines(store, key, signal);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      yield {
+        key,
+        selected: [],
+        skipped: 0,
+        relanded: 0,
+        unreadableLines: [],
+        unreadable: describeError(error),
+      };
+      continue;
+    }
+    yield { key, ...selectLines(lines, doneIn(history.manifests.get(key)), history.sentTo, selection) };
+  }
+}
+
+/** The lines of one object to send, and what is passed over: those `done` names, or that came back. */
+function selectLines(
+  lines: readonly string[],
+  done: ReadonlySet<string>,
+  sentTo: ReadonlySet<string>,
+  selection: Selection,
+): Omit<ObjectSelection, 'key'> {
+  const chosen: Omit<ObjectSelection, 'key'> = { selected: [], skipped: 0, relanded: 0, unreadableLines: [] };
+  for (const [i, text] of lines.entries()) {
+    if (text.trim() === '') continue;
+    const line = i + 1;
+    const record = parseErrorRecord(text);
+    if (typeof record === 'string') {
+      chosen.unreadableLines.push({ line, why: record });
+      continue;
+    }
+    if (selection.reasons !== undefined && !selection.reasons.has(record.reason)) continue;
+    if (done.has(recordId(record))) {
+      chosen.skipped++;
+      continue;
+    }
+    const cameBack =
+      record.event_source_arn !== undefined &&
+      sentTo.has(
+        positionId(record.event_source_arn, {
+          shard_id: record.shard_id,
+          sequence_number: record.sequence_number,
+        }),
+      );
+    if (cameBack && !selection.includeRelanded) {
+      chosen.skipped++;
+      chosen.relanded++;
+      continue;
+    }
+    chosen.selected.push({ line, record });
+  }
+  return chosen;
+}
+
+/** Adds what was read and passed over in one object to the counts, and warns about what is unreadable. */
+function tallyRead(stats: RedriveStats, object: ObjectSelection, warn: (message: string) => void): void {
+  stats.objectsRead++;
+  if (object.unreadable !== undefined) {
+    stats.unreadableObjects++;
+    warn(`${object.key}: not a gzip NDJSON object (${object.unreadable}); skipped`);
+  }
+  for (const { line, why } of object.unreadableLines) {
+    stats.unreadableLines++;
+    warn(`${object.key} line ${line}: ${why}; skipped`);
+  }
+  stats.skipped += object.skipped;
+  stats.relanded += object.relanded;
+}
+
+/** A dry run: what would be sent, counted by reason, with nothing sent or written. */
+async function countSelected(
+  objects: AsyncIterable<ObjectSelection>,
+  stats: RedriveStats,
+  warn: (message: string) => void,
+): Promise<void> {
+  for await (const object of objects) {
+    tallyRead(stats, object, warn);
+    for (const { record } of object.selected) countSent(stats, record.reason);
+    if (object.selected.length > 0) stats.objectsSent++;
+  }
+}
+
+interface SendContext {
+  store: ObjectStore;
+  stream: StreamWriter;
+  history: History;
+  stats: RedriveStats;
+  options: RedriveOptions;
+  reasons: string[] | undefined;
+  warn: (message: string) => void;
+}
+
+/**
+ * Sends each object's selected records, and records what the stream accepted in the object's manifest
+ * once all of them are answered, with up to `OBJECTS_IN_FLIGHT` objects waiting for their answers.
+ * Whatever ends the loop (the signal, a manifest that cannot be written), what was accepted is recorded.
+ */
+async function sendSelected(objects: AsyncIterable<ObjectSelection>, context: SendContext): Promise<void> {
+  const { stats, warn } = context;
+  const producer = new BatchingProducer(context.stream, context.options.producer);
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
-  let stopped = false;
-
-  const finish = async (key: string, sends: Send[]): Promise<void> => {
-    const records: RedrivenRecord[] = [];
-    for (const send of sends) {
-      const outcome = await send.outcome;
-      const { record, line } = send;
-      if (!outcome.ok) {
-        stats.rejected++;
-        options.onRejected?.({ object: key, line, reason: record.reason, error: outcome.error });
-        continue;
-      }
-      count(record.reason);
-      records.push({
-        line,
-        reason: record.reason,
-        shard_id: record.shard_id,
-        sequence_number: record.sequence_number,
-        ...(record.sub_sequence_number === undefined
-          ? {}
-          : { sub_sequence_number: record.sub_sequence_number }),
-        sent_to: { shard_id: outcome.accepted.shardId, sequence_number: outcome.accepted.sequenceNumber },
-      });
-    }
-    if (records.length === 0) return;
-    stats.objectsSent++;
-    const run: RedriveRun = {
-      at: new Date(now()).toISOString(),
-      stream: options.streamName,
-      ...(options.streamArn === undefined ? {} : { stream_arn: options.streamArn }),
-      reasons: reasons ?? 'all',
-      records,
-    };
-    const previous = manifests.get(key);
-    const manifest: RedriveManifest = { version: 1, object: key, runs: [...(previous?.runs ?? []), run] };
-    await putManifest(store, key, manifest, records.length);
-    manifests.set(key, manifest);
-    stats.manifests++;
-  };
-
   try {
-    for (const key of keys) {
+    for await (const object of objects) {
       if (failure !== undefined) break;
-      if (signal?.aborted) {
-        stopped = true;
-        break;
-      }
-      const lines = await readLines(store, key, signal).catch((error: unknown) => {
-        if (error instanceof StoreError) throw error;
-        stats.unreadableObjects++;
-        warn(`${key}: not a gzip NDJSON object (${describeError(error)}); skipped`);
-        return [];
-      });
-      stats.objectsRead++;
-      const done = doneIn(manifests.get(key));
-      const sends: Send[] = [];
-      let wouldSend = 0;
-      for (let i = 0; i < lines.length; i++) {
-        const text = lines[i] as string; // i < lines.length
-        if (text.trim() === '') continue;
-        const line = i + 1;
-        const record = parseErrorRecord(text);
-        if (typeof record === 'string') {
-          stats.unreadableLines++;
-          warn(`${key} line ${line}: ${record}; skipped`);
-          continue;
-        }
-        if (selected !== undefined && !selected.has(record.reason)) continue;
-        if (done.has(recordId(record))) {
-          stats.skipped++;
-          continue;
-        }
-        const cameBack =
-          record.event_source_arn !== undefined &&
-          relanded.has(
-            positionId(record.event_source_arn, {
-              shard_id: record.shard_id,
-              sequence_number: record.sequence_number,
-            }),
-          );
-        if (cameBack && !options.includeRelanded) {
-          stats.skipped++;
-          stats.relanded++;
-          continue;
-        }
-        if (producer === undefined) {
-          count(record.reason);
-          wouldSend++;
-          continue;
-        }
-        const put = { partitionKey: record.partition_key, data: Buffer.from(record.data, 'base64') };
-        const outcome = producer.put(put).then(
-          (accepted) => ({ ok: true as const, accepted }),
-          (error: unknown) => ({ ok: false as const, error }),
-        );
-        sends.push({ line, record, outcome });
-        await producer.ready();
-      }
-      if (wouldSend > 0) stats.objectsSent++;
-      if (sends.length === 0) continue;
-      const task = finish(key, sends)
+      tallyRead(stats, object, warn);
+      if (object.selected.length === 0) continue;
+      const sends = await send(producer, object.selected);
+      const task = recordSent(context, object.key, sends)
         .catch((error: unknown) => {
           failure ??= error;
         })
@@ -298,12 +370,66 @@ export async function redrive(
       if (inFlight.size >= OBJECTS_IN_FLIGHT) await Promise.race(inFlight);
     }
   } finally {
-    // Whatever stopped the loop, what the stream accepted is still recorded.
-    await producer?.flush();
+    await producer.flush();
     await Promise.all(inFlight);
   }
   if (failure !== undefined) throw failure;
-  return result(stopped);
+}
+
+/** Puts the records on the stream, waiting whenever the producer is full; their answers come later. */
+async function send(producer: BatchingProducer, selected: readonly Selected[]): Promise<Send[]> {
+  const sends: Send[] = [];
+  for (const { line, record } of selected) {
+    const put = { partitionKey: record.partition_key, data: Buffer.from(record.data, 'base64') };
+    const outcome = producer.put(put).then(
+      (accepted) => ({ ok: true as const, accepted }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    sends.push({ line, record, outcome });
+    await producer.ready();
+  }
+  return sends;
+}
+
+/** Waits for every answer of one object's records, counts them, and writes its manifest. */
+async function recordSent(context: SendContext, key: string, sends: readonly Send[]): Promise<void> {
+  const { store, history, stats, options } = context;
+  const records: RedrivenRecord[] = [];
+  for (const { line, record, outcome } of sends) {
+    const answer = await outcome;
+    if (!answer.ok) {
+      stats.rejected++;
+      options.onRejected?.({ object: key, line, reason: record.reason, error: answer.error });
+      continue;
+    }
+    countSent(stats, record.reason);
+    records.push(redrivenRecord(line, record, answer.accepted));
+  }
+  if (records.length === 0) return;
+  stats.objectsSent++;
+  const run: RedriveRun = {
+    at: new Date((options.now ?? Date.now)()).toISOString(),
+    stream: options.streamName,
+    ...(options.streamArn === undefined ? {} : { stream_arn: options.streamArn }),
+    reasons: context.reasons ?? 'all',
+    records,
+  };
+  const previous = history.manifests.get(key);
+  const manifest: RedriveManifest = { version: 1, object: key, runs: [...(previous?.runs ?? []), run] };
+  await putManifest(store, key, manifest, records.length);
+  history.manifests.set(key, manifest);
+  stats.manifests++;
+}
+
+function redrivenRecord(line: number, record: ErrorRecord, accepted: AcceptedRecord): RedrivenRecord {
+  return {
+    line,
+    reason: record.reason,
+    shard_id: record.shard_id,
+    sequence_number: record.sequence_number,
+    ...(record.sub_sequence_number === undefined ? {} : { sub_sequence_number: record.sub_sequence_number }),
+    sent_to: { shard_id: accepted.shardId, sequence_number: accepted.sequenceNumber },
+  };
 }
 
 /** The decompressed lines of an `errors/` object, without the empty one after the last newline. */

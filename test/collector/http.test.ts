@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Collector,
   type CollectorOptions,
+  ConsumerLagProbe,
   createCollector,
   type IngestResponse,
 } from '../../src/collector/index.js';
@@ -37,11 +38,21 @@ interface Started {
 async function start(options: Partial<CollectorOptions> = {}): Promise<Started> {
   const streamPath = path.join(await tempDir(), 'stream');
   let stream = options.stream;
+  let consumerLag = options.consumerLag;
   if (stream === undefined) {
-    stream = openLocalStream(streamPath);
-    await stream.connect();
+    const local = openLocalStream(streamPath);
+    await local.connect();
+    // As `activity collect` does on the embedded log: the dashboard reads the consumer's checkpoints.
+    const probe = new ConsumerLagProbe(local, 'activity-consumer');
+    consumerLag ??= () => probe.read();
+    stream = local;
   }
-  const collector = await createCollector({ warn: () => undefined, ...options, stream });
+  const collector = await createCollector({
+    warn: () => undefined,
+    ...options,
+    stream,
+    ...(consumerLag === undefined ? {} : { consumerLag }),
+  });
   running.push(collector);
   const base = await collector.listen({ port: 0 });
   return { base, collector, onStream: () => readStream(streamPath) };
@@ -322,6 +333,34 @@ describe('429 when the stream pushes back', () => {
     control.throttled = false;
     expect((await post(base, JSON.stringify([event()]))).status).toBe(200);
     expect(collector.snapshot().lag.state).toBe('unknown');
+  });
+
+  it('shows the lag a consumerLag reader gives, and its failure as not measured, with the reason', async () => {
+    let fails = false;
+    const { collector } = await start({
+      consumerLag: async () => {
+        if (fails) throw new Error('checkpoints unreadable');
+        return { state: 'running', consumer: 'c', records: 7, checkpointAgeMs: 0 };
+      },
+    });
+    expect(collector.snapshot().lag).toEqual({
+      state: 'running',
+      consumer: 'c',
+      records: 7,
+      checkpointAgeMs: 0,
+    });
+    fails = true;
+    await expect
+      .poll(() => collector.snapshot().lag, {
+        interval: 100,
+        timeout: 10_000,
+        message: 'the collector reads the lag every 2 s: the next reading should show the failure',
+      })
+      .toEqual({
+        state: 'unknown',
+        consumer: 'c',
+        message: "could not read the consumer's lag: checkpoints unreadable",
+      });
   });
 
   it('on close, answers the requests in progress once the stream takes their events, and ends dashboards', async () => {

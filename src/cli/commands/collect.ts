@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_CONSUMER_NAME } from '../../consumer/index.js';
 import { ConfigError } from '../../core/errors.js';
 import type { StreamLocation } from '../../core/locations.js';
+import { LocalStream } from '../../stream/local/index.js';
 import { integer, options } from '../options.js';
 import { connectStream } from '../pipeline.js';
 import { formatCount } from '../progress.js';
@@ -99,8 +100,10 @@ export function collectCommand(): Command {
 
 async function collect(flags: CollectFlags): Promise<void> {
   // The server and its dependencies load only for this command, keeping the other commands quick to start.
-  const { createCollector } = await import('../../collector/index.js');
+  const { createCollector, ConsumerLagProbe } = await import('../../collector/index.js');
   const { stream } = await connectStream(flags.stream, flags.shards);
+  // The embedded log keeps the consumer's checkpoints, so the dashboard can show how far behind it is.
+  const probe = stream instanceof LocalStream ? new ConsumerLagProbe(stream, flags.consumer) : undefined;
   let collector: Awaited<ReturnType<typeof createCollector>>;
   try {
     collector = await createCollector({
@@ -110,7 +113,14 @@ async function collect(flags: CollectFlags): Promise<void> {
       maxBodyBytes: flags.maxBody,
       recordClientIp: flags.clientIp ?? false,
       trustProxy: flags.trustProxy ?? false,
-      consumerName: flags.consumer,
+      consumerLag: async () =>
+        probe === undefined
+          ? {
+              state: 'unknown',
+              consumer: flags.consumer,
+              message: 'not measured for Kinesis: see the consumer’s iterator age in CloudWatch',
+            }
+          : probe.read(),
     });
   } catch (error) {
     await stream.close();
