@@ -138,10 +138,12 @@ export const options = {
       integer('lease duration', 100, 3_600_000),
       String(DEFAULT_LEASE_DURATION_MS),
     ),
-  consumer: () =>
+  consumer: (
+    description = 'consumer name: checkpoints and shard leases are kept per name; consumers of one name split the shards',
+  ) =>
     option(
       '--consumer <name>',
-      'consumer name: checkpoints and shard leases are kept per name; consumers of one name split the shards',
+      description,
       (raw) => {
         if (!KINESIS_NAME.test(raw)) {
           throw new ConfigError(

@@ -1,4 +1,4 @@
-import { describeError, PipelineError } from '../core/errors.js';
+import { describeError, isRetriable, PipelineError } from '../core/errors.js';
 import type { RecordToPut } from '../core/ports.js';
 import type { ActivityEvent } from '../event/index.js';
 import type { AcceptedRecord } from '../producer/index.js';
@@ -35,7 +35,6 @@ export interface BatchOutcome {
 export type PutRecord = (record: RecordToPut) => Promise<AcceptedRecord>;
 
 /** Producer failures that may pass if the client sends again later. */
-const RETRIABLE_PUT_CODES = new Set(['put_timeout', 'aborted', 'producer_closed']);
 /** Producer failures that mean the collector is shutting down. */
 const CLOSING_PUT_CODES = new Set(['producer_closed', 'aborted']);
 
@@ -89,8 +88,7 @@ export async function ingestBatch(
     const error = answer.reason;
     const code = error instanceof PipelineError ? error.code : 'put_failed';
     if (CLOSING_PUT_CODES.has(code)) closing = true;
-    if (RETRIABLE_PUT_CODES.has(code) || (error instanceof PipelineError && error.retriable))
-      retriable = true;
+    if (isRetriable(error)) retriable = true;
     rejected.push({ index, code, message: describeError(error) });
   }
   if (rejected.length > refusedBeforeStream) rejected.sort((a, b) => a.index - b.index);

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { DEFAULT_CONSUMER_NAME } from '../consumer/index.js';
-import { ConfigError, describeError } from '../core/errors.js';
+import { describeError } from '../core/errors.js';
+import { checkInteger, DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES } from '../core/limits.js';
 import type { StreamWriter } from '../core/ports.js';
 import { BatchingProducer, type BatchingProducerOptions } from '../producer/index.js';
 import { Access } from './access.js';
@@ -13,8 +14,7 @@ import { CollectorMetrics } from './metrics.js';
 import { assetRoutes, dashboardRoutes, ingestRoutes, operationsRoutes } from './routes/index.js';
 
 /** The default and largest request body, in bytes. */
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-export const MAX_MAX_BODY_BYTES = 64 * 1024 * 1024;
+export { DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES };
 /** Records buffered or in flight to the stream before requests are answered 429. */
 export const DEFAULT_MAX_PENDING_RECORDS = 50_000;
 /** A record not accepted by the stream this long after the request is answered 429 (the stream is throttling). */
@@ -277,11 +277,4 @@ function describeFailure(
     return { status, code: 'bad_request', message: error.message };
   }
   return { status: 500, code: 'internal_error', message: 'the collector failed to handle the request' };
-}
-
-function checkInteger(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max} (given ${value})`);
-  }
-  return value;
 }

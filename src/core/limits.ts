@@ -25,6 +25,9 @@ export const MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
 export const KINESIS_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 /** An S3 bucket name: 3-63 lower-case letters, digits, `.` and `-`, starting and ending alphanumeric. */
 export const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** The collector's largest request body by default, and the most it may be set to. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_MAX_BODY_BYTES = 64 * 1024 * 1024;
 /** The most shards the embedded log is created with. */
 export const MAX_LOCAL_SHARDS = 256;
 /** Events may not be more than this far ahead of the time the stream received them. */

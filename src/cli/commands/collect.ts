@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_CONSUMER_NAME } from '../../consumer/index.js';
 import { ConfigError } from '../../core/errors.js';
+import { DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES } from '../../core/limits.js';
 import type { StreamLocation } from '../../core/locations.js';
 import { LocalStream } from '../../stream/local/index.js';
 import { integer, options } from '../options.js';
@@ -11,9 +11,6 @@ import { onShutdown } from '../signals.js';
 /** The collector's own defaults, repeated here so `--help` shows them without loading the server. */
 const DEFAULT_PORT = 8080;
 const DEFAULT_HOST = '127.0.0.1';
-const DEFAULT_MAX_BODY = 1024 * 1024;
-const MAX_MAX_BODY = 64 * 1024 * 1024;
-const CONSUMER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
 
 interface CollectFlags {
@@ -68,25 +65,14 @@ export function collectCommand(): Command {
     )
     .addOption(
       new Option('--max-body <bytes>', 'largest request body, in bytes')
-        .argParser(integer('max body', 1024, MAX_MAX_BODY))
-        .default(DEFAULT_MAX_BODY),
+        .argParser(integer('max body', 1024, MAX_MAX_BODY_BYTES))
+        .default(DEFAULT_MAX_BODY_BYTES),
     )
     .addOption(new Option('--client-ip', "record each event's client IP address as context.ip"))
     .addOption(
       new Option('--trust-proxy', 'take the client address from X-Forwarded-For (behind your own proxy)'),
     )
-    .addOption(
-      new Option('--consumer <name>', 'the consumer whose lag the dashboard shows (embedded stream)')
-        .argParser((raw: string) => {
-          if (!CONSUMER_NAME.test(raw)) {
-            throw new ConfigError(
-              `consumer name must be 1-128 letters, digits, "_", "." or "-" (given "${raw}")`,
-            );
-          }
-          return raw;
-        })
-        .default(DEFAULT_CONSUMER_NAME),
-    )
+    .addOption(options.consumer('the consumer whose lag the dashboard shows (embedded stream)'))
     .addHelpText(
       'after',
       '\nPOST /v1/events takes one event, a JSON array, {"batch": [...]} or NDJSON (application/x-ndjson) and\n' +
