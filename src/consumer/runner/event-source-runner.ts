@@ -158,26 +158,32 @@ type ResolvedOptions = Required<
  * iterators before they expire.
  */
 export class EventSourceRunner {
-  readonly #o: ResolvedOptions;
-  #draining = false;
-  #stopped = false;
-  readonly #stopController = new AbortController();
-  readonly #stats: RunnerStats = { records: 0, batches: 0, retries: 0, failedToDestination: 0, shards: [] };
+  private readonly o: ResolvedOptions;
+  private draining = false;
+  private stopped = false;
+  private readonly stopController = new AbortController();
+  private readonly counts: RunnerStats = {
+    records: 0,
+    batches: 0,
+    retries: 0,
+    failedToDestination: 0,
+    shards: [],
+  };
   /** The latest listing, by shard id. */
-  #known = new Map<string, ShardDescription>();
+  private known = new Map<string, ShardDescription>();
   /** Shard ids seen in the first listing: a shard found later is a reshard's child. */
-  #initial: Set<string> | undefined;
+  private initial: Set<string> | undefined;
   /** Shards this runner has read to their end. */
-  readonly #ended = new Set<string>();
+  private readonly ended = new Set<string>();
   /** Shards a replay (`ignoreCheckpoints`) has started reading. */
-  readonly #replayed = new Set<string>();
+  private readonly replayed = new Set<string>();
   /** Wakes the discovery loop early (a shard ended, or the runner is draining or stopping). */
-  #wake: () => void = () => undefined;
+  private wake: () => void = () => undefined;
 
   constructor(options: RunnerOptions) {
     const { shardIds, shardSlice, ...rest } = stripUndefined(options);
     validateRunnerOptions(options);
-    this.#o = {
+    this.o = {
       consumerName: DEFAULT_CONSUMER_NAME,
       batchSize: DEFAULT_BATCH_SIZE,
       batchWindowMs: DEFAULT_BATCH_WINDOW_MS,
@@ -206,7 +212,7 @@ export class EventSourceRunner {
   }
 
   get stats(): Readonly<RunnerStats> {
-    return this.#stats;
+    return this.counts;
   }
 
   /**
@@ -214,16 +220,16 @@ export class EventSourceRunner {
    * read has landed.
    */
   async run(options: { untilIdle?: boolean } = {}): Promise<RunnerStats> {
-    if (options.untilIdle) this.#draining = true;
-    const { leases, consumerName, leaseOwner, leaseDurationMs, now } = this.#o;
-    const keeper = leases && new LeaseKeeper(leases, consumerName, leaseOwner, leaseDurationMs, this.#o.warn);
+    if (options.untilIdle) this.draining = true;
+    const { leases, consumerName, leaseOwner, leaseDurationMs, now } = this.o;
+    const keeper = leases && new LeaseKeeper(leases, consumerName, leaseOwner, leaseDurationMs, this.o.warn);
     const leaseTick = Math.max(1, Math.floor(leaseDurationMs / 3));
     const renewer = keeper && setInterval(() => void keeper.renewAll(), leaseTick);
     const running = new Map<string, Promise<void>>();
     let failure: { error: unknown } | undefined;
     const started = new Set<string>();
     const start = (shard: ShardDescription) => {
-      const task = this.#runShard(shard, keeper)
+      const task = this.runShard(shard, keeper)
         .then(async (end) => {
           // A shard handed over or lost may come back to this runner later.
           if (end === 'lost') started.delete(shard.shardId);
@@ -235,20 +241,20 @@ export class EventSourceRunner {
         .finally(async () => {
           await keeper?.release(shard.shardId);
           running.delete(shard.shardId);
-          this.#wake();
+          this.wake();
         });
       running.set(shard.shardId, task);
     };
 
     try {
-      while (!this.#stopped) {
-        const shards = await this.#listShards();
+      while (!this.stopped) {
+        const shards = await this.listShards();
         if (shards === undefined) break;
-        const eligible = shards.filter((s) => this.#o.owns(s.shardId) && !this.#ended.has(s.shardId));
+        const eligible = shards.filter((s) => this.o.owns(s.shardId) && !this.ended.has(s.shardId));
         // A shard is started once; a closed one is started again if it stopped before its end (it
         // closed while the runner drained), since its children wait for that end.
         const wanted = eligible.filter(
-          (s) => !running.has(s.shardId) && (!started.has(s.shardId) || (this.#draining && isClosed(s))),
+          (s) => !running.has(s.shardId) && (!started.has(s.shardId) || (this.draining && isClosed(s))),
         );
         let startable = wanted;
         if (keeper !== undefined) {
@@ -258,12 +264,12 @@ export class EventSourceRunner {
               eligible.map((s) => s.shardId),
               ids,
               now(),
-              this.#draining,
+              this.draining,
             )
             .catch((error: unknown) => {
               // Leases are tried again next tick; a lasting fault fails the run.
               if (!isRetriable(error)) throw error;
-              this.#o.warn(`could not take shard leases (${describeError(error)}); trying again`);
+              this.o.warn(`could not take shard leases (${describeError(error)}); trying again`);
             });
           startable = wanted.filter((s) => keeper.holds(s.shardId));
         }
@@ -271,20 +277,20 @@ export class EventSourceRunner {
           started.add(shard.shardId);
           start(shard);
         }
-        if (this.#draining && running.size === 0 && startable.length === 0) {
+        if (this.draining && running.size === 0 && startable.length === 0) {
           // Done, unless a shard is held by an owner not yet seen alive: it may have died, and its
           // lease runs out soon; then this runner lands what it left.
-          const unsure = keeper && (await this.#leftToDeadOwner(eligible, started, keeper));
+          const unsure = keeper && (await this.leftToDeadOwner(eligible, started, keeper));
           if (!unsure) break;
-          await this.#pause(leaseTick);
+          await this.pause(leaseTick);
           continue;
         }
-        if (this.#draining) {
+        if (this.draining) {
           // While draining, look again only once every shard has stopped (or, with leases, each tick).
-          if (keeper === undefined) while (running.size > 0 && !this.#stopped) await this.#nextWake();
-          else await this.#pauseOrWake(leaseTick);
+          if (keeper === undefined) while (running.size > 0 && !this.stopped) await this.nextWake();
+          else await this.pauseOrWake(leaseTick);
         } else {
-          await this.#pauseOrWake(keeper === undefined ? this.#o.shardDiscoveryMs : leaseTick);
+          await this.pauseOrWake(keeper === undefined ? this.o.shardDiscoveryMs : leaseTick);
         }
       }
     } finally {
@@ -293,57 +299,57 @@ export class EventSourceRunner {
       await keeper?.releaseAll();
     }
     if (failure !== undefined) throw failure.error;
-    return this.#stats;
+    return this.counts;
   }
 
   /** True when a shard this runner did not read is held by an owner not (yet) seen renewing its lease. */
-  async #leftToDeadOwner(
+  private async leftToDeadOwner(
     eligible: readonly ShardDescription[],
     started: ReadonlySet<string>,
     keeper: LeaseKeeper,
   ): Promise<boolean> {
     for (const shard of eligible) {
       if (started.has(shard.shardId)) continue;
-      if (!(await keeper.heldElsewhereAlive(shard.shardId, this.#o.now()))) return true;
+      if (!(await keeper.heldElsewhereAlive(shard.shardId, this.o.now()))) return true;
     }
     return false;
   }
 
   /** Waits `ms` or until woken; the timer goes with the wait, so a finished runner holds none open. */
-  async #pauseOrWake(ms: number): Promise<void> {
+  private async pauseOrWake(ms: number): Promise<void> {
     const waited = new AbortController();
-    await Promise.race([this.#nextWake(), this.#pause(ms, waited.signal)]);
+    await Promise.race([this.nextWake(), this.pause(ms, waited.signal)]);
     waited.abort();
   }
 
   /** Lands everything readable now, then lets `run` resolve once every shard is caught up. */
   drain(): void {
-    this.#draining = true;
-    this.#wake();
+    this.draining = true;
+    this.wake();
   }
 
   /** Stops reading at once; a batch being handled finishes. Unlanded records are read again next time. */
   stop(): void {
-    this.#stopped = true;
-    this.#stopController.abort(new Error('runner stopped'));
-    this.#wake();
+    this.stopped = true;
+    this.stopController.abort(new Error('runner stopped'));
+    this.wake();
   }
 
   /** The stream's shards, retrying while the listing fails for a passing reason; undefined once stopped. */
-  async #listShards(): Promise<ShardDescription[] | undefined> {
+  private async listShards(): Promise<ShardDescription[] | undefined> {
     try {
-      const shards = await retry(() => this.#o.reader.listShards(), {
+      const shards = await retry(() => this.o.reader.listShards(), {
         attempts: Number.POSITIVE_INFINITY,
-        backoff: this.#o.retryBackoff,
-        signal: this.#stopController.signal,
+        backoff: this.o.retryBackoff,
+        signal: this.stopController.signal,
         onRetry: (error, _, delay) =>
-          this.#o.warn(`could not list the shards (${describeError(error)}); retry in ${delay} ms`),
+          this.o.warn(`could not list the shards (${describeError(error)}); retry in ${delay} ms`),
       });
-      this.#known = new Map(shards.map((s) => [s.shardId, s]));
-      this.#initial ??= new Set(this.#known.keys());
+      this.known = new Map(shards.map((s) => [s.shardId, s]));
+      this.initial ??= new Set(this.known.keys());
       return shards;
     } catch (error) {
-      if (this.#stopped) return undefined;
+      if (this.stopped) return undefined;
       throw error;
     }
   }
@@ -353,43 +359,43 @@ export class EventSourceRunner {
    * shard is lost or asked for by another runner: then it stops between batches, and what it read
    * but did not land is read again by the next owner from the checkpoint.
    */
-  async #runShard(shard: ShardDescription, keeper: LeaseKeeper | undefined): Promise<ShardEnd> {
-    const { checkpoints, consumerName, batchSize, batchWindowMs, pollIntervalMs, now } = this.#o;
+  private async runShard(shard: ShardDescription, keeper: LeaseKeeper | undefined): Promise<ShardEnd> {
+    const { checkpoints, consumerName, batchSize, batchWindowMs, pollIntervalMs, now } = this.o;
     const { shardId } = shard;
-    let progress = this.#stats.shards.find((p) => p.shardId === shardId);
+    let progress = this.counts.shards.find((p) => p.shardId === shardId);
     if (progress === undefined) {
       progress = { shardId, millisBehindLatest: 0 };
-      this.#stats.shards.push(progress);
+      this.counts.shards.push(progress);
     }
     // A replay ignores checkpoints the first time it reads a shard, and goes on from them after.
-    const replay = this.#o.ignoreCheckpoints && !this.#replayed.has(shardId);
-    this.#replayed.add(shardId);
+    const replay = this.o.ignoreCheckpoints && !this.replayed.has(shardId);
+    this.replayed.add(shardId);
     const saved = replay ? undefined : await checkpoints.load(consumerName, shardId);
     if (saved === SHARD_END) {
-      this.#markEnded(progress);
+      this.markEnded(progress);
       return 'ended';
     }
     if (saved !== undefined) progress.checkpoint = saved;
-    if (!(await this.#waitForParents(shard, progress))) return 'stopped';
+    if (!(await this.waitForParents(shard, progress))) return 'stopped';
 
-    const cursor = new ShardCursor(this.#o, shardId, this.#startOf(shard, saved), () => this.#stopped);
-    const closed = () => isClosed(this.#known.get(shardId) ?? shard);
+    const cursor = new ShardCursor(this.o, shardId, this.startOf(shard, saved), () => this.stopped);
+    const closed = () => isClosed(this.known.get(shardId) ?? shard);
     let buffer: KinesisStreamRecord[] = [];
     let bufferBytes = 0;
     let firstBufferedAt = 0;
 
-    while (!this.#stopped) {
+    while (!this.stopped) {
       if (keeper !== undefined && (!keeper.holds(shardId) || keeper.handOverDue(shardId))) return 'lost';
       let caughtUp = cursor.ended;
-      const drainingBeforeRead = this.#draining;
+      const drainingBeforeRead = this.draining;
       if (!cursor.ended && buffer.length < batchSize && bufferBytes < MAX_INVOKE_PAYLOAD_BYTES) {
-        const result = await cursor.read(batchSize - buffer.length, this.#stopController.signal);
+        const result = await cursor.read(batchSize - buffer.length, this.stopController.signal);
         if (result !== undefined) {
           progress.millisBehindLatest = result.millisBehindLatest;
           caughtUp = result.records.length === 0 || result.millisBehindLatest === 0;
           if (result.records.length > 0 && buffer.length === 0) firstBufferedAt = now();
           for (const record of result.records) {
-            const lambdaRecord = toLambdaRecord(record, shardId, this.#o.reader.streamArn, this.#o.awsRegion);
+            const lambdaRecord = toLambdaRecord(record, shardId, this.o.reader.streamArn, this.o.awsRegion);
             buffer.push(lambdaRecord);
             bufferBytes += recordPayloadBytes(lambdaRecord);
           }
@@ -404,12 +410,12 @@ export class EventSourceRunner {
         buffer = buffer.slice(batch.length);
         bufferBytes = buffer.reduce((sum, r) => sum + recordPayloadBytes(r), 0);
         firstBufferedAt = now();
-        if (!(await this.#process(progress, batch, keeper))) return this.#stopped ? 'stopped' : 'lost';
+        if (!(await this.process(progress, batch, keeper))) return this.stopped ? 'stopped' : 'lost';
         continue;
       }
       if (buffer.length === 0 && cursor.ended) {
-        if (!(await this.#save(progress, SHARD_END, keeper))) return 'lost';
-        this.#markEnded(progress);
+        if (!(await this.save(progress, SHARD_END, keeper))) return 'lost';
+        this.markEnded(progress);
         return 'ended';
       }
       if (buffer.length === 0 && idle) return 'idle';
@@ -418,48 +424,48 @@ export class EventSourceRunner {
           buffer.length > 0
             ? Math.min(pollIntervalMs, batchWindowMs - (now() - firstBufferedAt))
             : pollIntervalMs;
-        await this.#pause(Math.max(1, wait));
+        await this.pause(Math.max(1, wait));
       }
     }
     return 'stopped';
   }
 
   /** Where a shard starts: after its checkpoint, else the starting position (a reshard's child: its start). */
-  #startOf(shard: ShardDescription, saved: string | undefined): StartPosition {
+  private startOf(shard: ShardDescription, saved: string | undefined): StartPosition {
     if (saved !== undefined) return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: saved };
-    const position = this.#o.startingPosition;
+    const position = this.o.startingPosition;
     // Every record of a child created after the runner started is new: LATEST would skip them.
-    if (position.type === 'LATEST' && !this.#initial?.has(shard.shardId)) return { type: 'TRIM_HORIZON' };
+    if (position.type === 'LATEST' && !this.initial?.has(shard.shardId)) return { type: 'TRIM_HORIZON' };
     return position;
   }
 
   /** Waits until the shard's parents (still listed) have been read to their end; false once stopped. */
-  async #waitForParents(shard: ShardDescription, progress: ShardProgress): Promise<boolean> {
+  private async waitForParents(shard: ShardDescription, progress: ShardProgress): Promise<boolean> {
     const parents = [shard.parentShardId, shard.adjacentParentShardId].filter(
       (id): id is string => id !== undefined,
     );
     for (;;) {
       let pending = false;
       for (const parent of parents) {
-        if (!this.#known.has(parent) || this.#ended.has(parent)) continue;
+        if (!this.known.has(parent) || this.ended.has(parent)) continue;
         // A replay re-reads parents this runner owns; another runner's parent is done at SHARD_END.
-        if (this.#o.ignoreCheckpoints && this.#o.owns(parent)) pending = true;
-        else if ((await this.#o.checkpoints.load(this.#o.consumerName, parent)) !== SHARD_END) pending = true;
+        if (this.o.ignoreCheckpoints && this.o.owns(parent)) pending = true;
+        else if ((await this.o.checkpoints.load(this.o.consumerName, parent)) !== SHARD_END) pending = true;
       }
       progress.waitingForParents = pending || undefined;
       if (!pending) return true;
-      if (!(await this.#pause(this.#o.pollIntervalMs))) return false;
+      if (!(await this.pause(this.o.pollIntervalMs))) return false;
     }
   }
 
-  #nextWake(): Promise<void> {
+  private nextWake(): Promise<void> {
     return new Promise((resolve) => {
-      this.#wake = resolve;
+      this.wake = resolve;
     });
   }
 
-  #markEnded(progress: ShardProgress): void {
-    this.#ended.add(progress.shardId);
+  private markEnded(progress: ShardProgress): void {
+    this.ended.add(progress.shardId);
     progress.ended = true;
     progress.checkpoint = SHARD_END;
     progress.millisBehindLatest = 0;
@@ -469,24 +475,24 @@ export class EventSourceRunner {
    * Lands one batch by Lambda's rules; false when the shard must stop here (the runner stopped, or
    * its lease was lost: then no checkpoint was written past what landed under the lease).
    */
-  async #process(
+  private async process(
     progress: ShardProgress,
     batch: KinesisStreamRecord[],
     keeper: LeaseKeeper | undefined,
   ): Promise<boolean> {
     const pending: PendingBatch[] = [{ records: batch, attempts: 0 }];
     const checkpoint = (last: KinesisStreamRecord) =>
-      this.#save(progress, last.kinesis.sequenceNumber, keeper);
+      this.save(progress, last.kinesis.sequenceNumber, keeper);
     while (pending.length > 0) {
       const item = pending[0] as PendingBatch;
-      if (this.#o.maximumRecordAgeMs >= 0) {
-        const oldest = this.#o.now() - this.#o.maximumRecordAgeMs;
+      if (this.o.maximumRecordAgeMs >= 0) {
+        const oldest = this.o.now() - this.o.maximumRecordAgeMs;
         const expired: KinesisStreamRecord[] = [];
         const fresh: KinesisStreamRecord[] = [];
         for (const r of item.records)
           (r.kinesis.approximateArrivalTimestamp * 1000 < oldest ? expired : fresh).push(r);
         if (expired.length > 0) {
-          await this.#toDestination(expired, 'record_expired', `older than ${this.#o.maximumRecordAgeMs} ms`);
+          await this.toDestination(expired, 'record_expired', `older than ${this.o.maximumRecordAgeMs} ms`);
           item.records = fresh;
           if (item.records.length === 0) {
             if (!(await checkpoint(expired.at(-1) as KinesisStreamRecord))) return false;
@@ -497,25 +503,25 @@ export class EventSourceRunner {
       }
 
       if (keeper !== undefined && !keeper.holds(progress.shardId)) return false;
-      const outcome = await this.#invoke(item.records);
+      const outcome = await this.invoke(item.records);
       if (outcome.kind === 'ok') {
-        this.#stats.records += item.records.length;
-        this.#stats.batches++;
+        this.counts.records += item.records.length;
+        this.counts.batches++;
         progress.retrying = undefined;
         if (!(await checkpoint(item.records.at(-1) as KinesisStreamRecord))) return false;
         pending.shift();
         continue;
       }
       if (outcome.kind === 'partial' && outcome.failedAt > 0) {
-        this.#stats.records += outcome.failedAt;
+        this.counts.records += outcome.failedAt;
         if (!(await checkpoint(item.records[outcome.failedAt - 1] as KinesisStreamRecord))) return false;
         item.records = item.records.slice(outcome.failedAt);
       }
       item.attempts++;
-      this.#stats.retries++;
-      const max = this.#o.maximumRetryAttempts;
+      this.counts.retries++;
+      const max = this.o.maximumRetryAttempts;
       if (max >= 0 && item.attempts > max) {
-        await this.#toDestination(
+        await this.toDestination(
           item.records,
           'handler_failed',
           `failed ${item.attempts} times: ${outcome.failure}`,
@@ -524,7 +530,7 @@ export class EventSourceRunner {
         pending.shift();
         continue;
       }
-      if (outcome.kind === 'threw' && this.#o.bisectOnError && item.records.length > 1) {
+      if (outcome.kind === 'threw' && this.o.bisectOnError && item.records.length > 1) {
         const half = Math.ceil(item.records.length / 2);
         pending.splice(
           0,
@@ -533,12 +539,12 @@ export class EventSourceRunner {
           { records: item.records.slice(half), attempts: item.attempts },
         );
       }
-      const delay = backoffDelay(item.attempts, this.#o.retryBackoff);
+      const delay = backoffDelay(item.attempts, this.o.retryBackoff);
       progress.retrying = outcome.failure;
-      this.#o.warn(
+      this.o.warn(
         `${progress.shardId}: batch failed (${outcome.failure}); retry ${item.attempts} in ${delay} ms`,
       );
-      if (!(await this.#pause(delay))) return false;
+      if (!(await this.pause(delay))) return false;
     }
     return true;
   }
@@ -548,8 +554,8 @@ export class EventSourceRunner {
    * abandoned (its writes are cut off by the context's deadline) and retried whole, not bisected, so
    * a write of it that still lands rewrites an object of the retry with the same records.
    */
-  async #invoke(records: KinesisStreamRecord[]): Promise<InvocationOutcome> {
-    const { invocationTimeoutMs, now } = this.#o;
+  private async invoke(records: KinesisStreamRecord[]): Promise<InvocationOutcome> {
+    const { invocationTimeoutMs, now } = this.o;
     const deadline = now() + invocationTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<InvocationOutcome>((resolve) => {
@@ -561,7 +567,7 @@ export class EventSourceRunner {
     });
     const context = { getRemainingTimeInMillis: () => Math.max(0, deadline - now()) };
     // A handler that throws before its first await fails the same way as one that rejects.
-    const invoked = (async () => this.#o.handler(toLambdaEvent(records), context))()
+    const invoked = (async () => this.o.handler(toLambdaEvent(records), context))()
       .then((response): InvocationOutcome => {
         const failedAt = lowestFailure(records, response?.batchItemFailures ?? []);
         return failedAt === undefined
@@ -577,43 +583,43 @@ export class EventSourceRunner {
   }
 
   /** Sends records to the failure destination, retrying until it takes them or the runner stops. */
-  async #toDestination(
+  private async toDestination(
     records: readonly KinesisStreamRecord[],
     reason: Parameters<FailureDestination>[1],
     message: string,
   ): Promise<void> {
-    await retry(() => this.#o.onFailure(records, reason, message), {
+    await retry(() => this.o.onFailure(records, reason, message), {
       attempts: Number.POSITIVE_INFINITY,
-      backoff: this.#o.retryBackoff,
-      signal: this.#stopController.signal,
+      backoff: this.o.retryBackoff,
+      signal: this.stopController.signal,
       retriable: () => true,
       onRetry: (error) =>
-        this.#o.warn(
+        this.o.warn(
           `could not write ${records.length} failed records to the failure destination: ${describeError(error)}`,
         ),
     });
-    this.#stats.failedToDestination += records.length;
+    this.counts.failedToDestination += records.length;
   }
 
   /** Saves a checkpoint, through the shard's lease when there are leases; false once the lease was lost. */
-  async #save(
+  private async save(
     progress: ShardProgress,
     sequenceNumber: string,
     keeper: LeaseKeeper | undefined,
   ): Promise<boolean> {
     if (keeper !== undefined) {
       if (!(await keeper.checkpoint(progress.shardId, sequenceNumber))) return false;
-    } else await this.#o.checkpoints.save(this.#o.consumerName, progress.shardId, sequenceNumber);
+    } else await this.o.checkpoints.save(this.o.consumerName, progress.shardId, sequenceNumber);
     progress.checkpoint = sequenceNumber;
     return true;
   }
 
   /** Waits `ms` (or until `cut` aborts); false when the runner was stopped meanwhile. */
-  async #pause(ms: number, cut?: AbortSignal): Promise<boolean> {
+  private async pause(ms: number, cut?: AbortSignal): Promise<boolean> {
     const signal =
-      cut === undefined ? this.#stopController.signal : AbortSignal.any([this.#stopController.signal, cut]);
+      cut === undefined ? this.stopController.signal : AbortSignal.any([this.stopController.signal, cut]);
     await sleep(ms, signal).catch(() => undefined);
-    return !this.#stopped;
+    return !this.stopped;
   }
 }
 
@@ -623,12 +629,12 @@ export class EventSourceRunner {
  * failures such as throttling instead of failing the run.
  */
 class ShardCursor {
-  #iterator: string | undefined;
-  #issuedAt = 0;
-  #lastReadAt = Number.NEGATIVE_INFINITY;
-  #lastSequenceNumber: string | undefined;
-  #failures = 0;
-  #ended = false;
+  private iterator: string | undefined;
+  private issuedAt = 0;
+  private lastReadAt = Number.NEGATIVE_INFINITY;
+  private lastSequenceNumber: string | undefined;
+  private failures = 0;
+  private atEnd = false;
 
   constructor(
     private readonly o: ResolvedOptions,
@@ -639,38 +645,38 @@ class ShardCursor {
 
   /** True once a closed shard has been read to its end. */
   get ended(): boolean {
-    return this.#ended;
+    return this.atEnd;
   }
 
   /** Up to `limit` records; undefined when the read failed for a passing reason (after its backoff). */
   async read(limit: number, signal: AbortSignal): Promise<GetRecordsResult | undefined> {
     const { reader, now } = this.o;
     try {
-      if (this.#iterator === undefined || now() - this.#issuedAt >= ITERATOR_RENEW_MS) {
+      if (this.iterator === undefined || now() - this.issuedAt >= ITERATOR_RENEW_MS) {
         const position: StartPosition =
-          this.#lastSequenceNumber === undefined
+          this.lastSequenceNumber === undefined
             ? this.start
-            : { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.#lastSequenceNumber };
-        this.#iterator = await reader.getShardIterator(this.shardId, position);
-        this.#issuedAt = now();
+            : { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.lastSequenceNumber };
+        this.iterator = await reader.getShardIterator(this.shardId, position);
+        this.issuedAt = now();
       }
-      const wait = this.#lastReadAt + (reader.pacing?.minReadIntervalMs ?? 0) - now();
+      const wait = this.lastReadAt + (reader.pacing?.minReadIntervalMs ?? 0) - now();
       if (wait > 0) await sleep(wait, signal).catch(() => undefined);
       if (this.stopped()) return undefined;
-      this.#lastReadAt = now();
-      const result = await reader.getRecords(this.#iterator, limit);
-      this.#failures = 0;
-      this.#iterator = result.nextShardIterator;
-      this.#issuedAt = now();
-      if (result.nextShardIterator === undefined) this.#ended = true;
+      this.lastReadAt = now();
+      const result = await reader.getRecords(this.iterator, limit);
+      this.failures = 0;
+      this.iterator = result.nextShardIterator;
+      this.issuedAt = now();
+      if (result.nextShardIterator === undefined) this.atEnd = true;
       const last = result.records.at(-1);
-      if (last !== undefined) this.#lastSequenceNumber = last.sequenceNumber;
+      if (last !== undefined) this.lastSequenceNumber = last.sequenceNumber;
       return result;
     } catch (error) {
       if (!isRetriable(error)) throw error;
-      if (error instanceof PipelineError && error.code === 'iterator_expired') this.#iterator = undefined;
-      this.#failures++;
-      const delay = backoffDelay(this.#failures, this.o.retryBackoff);
+      if (error instanceof PipelineError && error.code === 'iterator_expired') this.iterator = undefined;
+      this.failures++;
+      const delay = backoffDelay(this.failures, this.o.retryBackoff);
       this.o.warn(`${this.shardId}: read failed (${describeError(error)}); retry in ${delay} ms`);
       await sleep(delay, signal).catch(() => undefined);
       return undefined;

@@ -27,10 +27,10 @@ interface Held {
  * shard never moves its checkpoint.
  */
 export class LeaseKeeper {
-  readonly #held = new Map<string, Held>();
+  private readonly held = new Map<string, Held>();
   /** The counter first seen on each lease another owner holds: a change proves that owner alive. */
-  readonly #seen = new Map<string, number>();
-  #renewing: Promise<void> | undefined;
+  private readonly seen = new Map<string, number>();
+  private renewing: Promise<void> | undefined;
 
   constructor(
     private readonly store: LeaseStore,
@@ -41,13 +41,13 @@ export class LeaseKeeper {
   ) {}
 
   holds(shardId: string): boolean {
-    const held = this.#held.get(shardId);
+    const held = this.held.get(shardId);
     return held !== undefined && !held.lost;
   }
 
   /** True when another owner asked for the shard: hand it over after the batch in hand. */
   handOverDue(shardId: string): boolean {
-    const held = this.#held.get(shardId);
+    const held = this.held.get(shardId);
     return held !== undefined && held.lease.claimant !== undefined && held.lease.claimant !== this.owner;
   }
 
@@ -70,24 +70,24 @@ export class LeaseKeeper {
       const lease = leases.get(shardId);
       if (lease?.owner !== undefined && lease.owner !== this.owner && live(lease)) {
         owners.set(lease.owner, [...(owners.get(lease.owner) ?? []), shardId]);
-        if (!this.#seen.has(shardId)) this.#seen.set(shardId, lease.counter);
+        if (!this.seen.has(shardId)) this.seen.set(shardId, lease.counter);
       }
     }
     const share = draining ? Number.POSITIVE_INFINITY : Math.ceil(eligible.length / (owners.size + 1));
     let taken = 0;
     for (const shardId of wanted) {
-      if (this.#held.size >= share) break;
+      if (this.held.size >= share) break;
       if (this.holds(shardId)) continue;
       const lease = leases.get(shardId);
       // Free, expired, or handed over to this runner.
       if (live(lease) && lease?.owner !== this.owner) continue;
       const got = await this.store.acquire(this.consumer, shardId, this.owner, this.durationMs);
       if (got === undefined) continue;
-      this.#held.set(shardId, { lease: got, lost: false });
-      this.#seen.delete(shardId);
+      this.held.set(shardId, { lease: got, lost: false });
+      this.seen.delete(shardId);
       taken++;
     }
-    if (taken === 0 && !draining) await this.#claimFromBusiest(owners, leases);
+    if (taken === 0 && !draining) await this.claimFromBusiest(owners, leases);
   }
 
   /**
@@ -97,9 +97,9 @@ export class LeaseKeeper {
   async heldElsewhereAlive(shardId: string, now: number): Promise<boolean> {
     const lease = (await this.store.list(this.consumer)).find((l) => l.shardId === shardId);
     if (lease?.owner === undefined || lease.owner === this.owner || lease.expiresAt <= now) return false;
-    const first = this.#seen.get(shardId);
+    const first = this.seen.get(shardId);
     if (first === undefined) {
-      this.#seen.set(shardId, lease.counter);
+      this.seen.set(shardId, lease.counter);
       return false;
     }
     return lease.counter !== first;
@@ -107,18 +107,18 @@ export class LeaseKeeper {
 
   /** Renews every lease held (once at a time); marks those another owner took as lost. */
   renewAll(): Promise<void> {
-    this.#renewing ??= this.#renewAll().finally(() => {
-      this.#renewing = undefined;
+    this.renewing ??= this.renewEach().finally(() => {
+      this.renewing = undefined;
     });
-    return this.#renewing;
+    return this.renewing;
   }
 
-  async #renewAll(): Promise<void> {
-    for (const [shardId, held] of this.#held) {
+  private async renewEach(): Promise<void> {
+    for (const [shardId, held] of this.held) {
       if (held.lost) continue;
       try {
         const renewed = await this.store.renew(held.lease, this.durationMs);
-        if (renewed === undefined) this.#lose(shardId, held);
+        if (renewed === undefined) this.lose(shardId, held);
         else held.lease = renewed;
       } catch (error) {
         // A lease that cannot be renewed now may still be renewed before it runs out.
@@ -129,12 +129,12 @@ export class LeaseKeeper {
 
   /** Saves a checkpoint through the lease; false (nothing saved) once the shard was lost. */
   async checkpoint(shardId: string, sequenceNumber: string): Promise<boolean> {
-    const held = this.#held.get(shardId);
+    const held = this.held.get(shardId);
     if (held === undefined || held.lost) return false;
-    await this.#renewing;
+    await this.renewing;
     const renewed = await this.store.checkpoint(held.lease, sequenceNumber, this.durationMs);
     if (renewed === undefined) {
-      this.#lose(shardId, held);
+      this.lose(shardId, held);
       return false;
     }
     held.lease = renewed;
@@ -143,11 +143,11 @@ export class LeaseKeeper {
 
   /** Lets the shard go (to its claimant, if any); a lost lease is simply forgotten. */
   async release(shardId: string): Promise<void> {
-    const held = this.#held.get(shardId);
+    const held = this.held.get(shardId);
     if (held === undefined) return;
-    this.#held.delete(shardId);
+    this.held.delete(shardId);
     if (held.lost) return;
-    await this.#renewing;
+    await this.renewing;
     await this.store.release(held.lease, this.durationMs).catch((error: unknown) => {
       this.warn(
         `${shardId}: could not release its lease (${(error as Error).message}); it runs out by itself`,
@@ -156,23 +156,23 @@ export class LeaseKeeper {
   }
 
   async releaseAll(): Promise<void> {
-    for (const shardId of [...this.#held.keys()]) await this.release(shardId);
+    for (const shardId of [...this.held.keys()]) await this.release(shardId);
   }
 
-  #lose(shardId: string, held: Held): void {
+  private lose(shardId: string, held: Held): void {
     if (held.lost) return;
     held.lost = true;
     this.warn(`${shardId}: its lease was taken over by another consumer; stopping it without a checkpoint`);
   }
 
-  async #claimFromBusiest(
+  private async claimFromBusiest(
     owners: ReadonlyMap<string, string[]>,
     leases: ReadonlyMap<string, Lease>,
   ): Promise<void> {
     let busiest: string[] = [];
     for (const shards of owners.values()) if (shards.length > busiest.length) busiest = shards;
     // Only a move that evens things out: the owners end up at most one shard apart.
-    if (busiest.length < this.#held.size + 2) return;
+    if (busiest.length < this.held.size + 2) return;
     const unclaimed = busiest.find((shardId) => leases.get(shardId)?.claimant === undefined);
     if (unclaimed !== undefined) await this.store.claim(this.consumer, unclaimed, this.owner);
   }

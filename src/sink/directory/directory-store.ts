@@ -32,24 +32,24 @@ export const STALE_TEMP_MS = 5 * 60_000;
  */
 export class DirectoryStore implements ObjectStore {
   readonly url: string;
-  readonly #root: string;
-  readonly #madeDirs = new Set<string>();
-  readonly #tmpTag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  #tmpCounter = 0;
+  private readonly root: string;
+  private readonly madeDirs = new Set<string>();
+  private readonly tmpTag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  private tmpCounter = 0;
 
   constructor(root: string) {
-    this.#root = path.resolve(root);
-    this.url = pathToFileURL(this.#root).href;
+    this.root = path.resolve(root);
+    this.url = pathToFileURL(this.root).href;
   }
 
   async connect(): Promise<void> {
-    await this.#run('connect', this.#root, () => mkdir(path.join(this.#root, TEMP_DIR), { recursive: true }));
-    await this.#sweepTemp(Date.now() - STALE_TEMP_MS);
+    await this.run('connect', this.root, () => mkdir(path.join(this.root, TEMP_DIR), { recursive: true }));
+    await this.sweepTemp(Date.now() - STALE_TEMP_MS);
   }
 
   /** Removes temporary files last written before `before` (epoch ms): writes killed mid-way. */
-  async #sweepTemp(before: number): Promise<void> {
-    const dir = path.join(this.#root, TEMP_DIR);
+  private async sweepTemp(before: number): Promise<void> {
+    const dir = path.join(this.root, TEMP_DIR);
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) {
       const file = path.join(dir, name);
@@ -60,14 +60,14 @@ export class DirectoryStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, _options: PutObjectOptions, signal?: AbortSignal): Promise<void> {
     assertSafeKey(key);
-    const target = path.join(this.#root, key);
+    const target = path.join(this.root, key);
     const dir = path.dirname(target);
-    const tmp = path.join(this.#root, TEMP_DIR, `${this.#tmpTag}-${this.#tmpCounter++}.tmp`);
-    await this.#run('put', key, async () => {
+    const tmp = path.join(this.root, TEMP_DIR, `${this.tmpTag}-${this.tmpCounter++}.tmp`);
+    await this.run('put', key, async () => {
       for (const needed of [path.dirname(tmp), dir]) {
-        if (this.#madeDirs.has(needed)) continue;
+        if (this.madeDirs.has(needed)) continue;
         await mkdir(needed, { recursive: true });
-        this.#madeDirs.add(needed);
+        this.madeDirs.add(needed);
       }
       const file = await open(tmp, 'w');
       try {
@@ -87,61 +87,61 @@ export class DirectoryStore implements ObjectStore {
 
   async get(key: string): Promise<Uint8Array> {
     assertSafeKey(key);
-    return this.#run('get', key, () => readFile(path.join(this.#root, key)));
+    return this.run('get', key, () => readFile(path.join(this.root, key)));
   }
 
   async delete(key: string): Promise<void> {
     assertSafeKey(key);
-    await this.#run('delete', key, () => rm(path.join(this.#root, key), { force: true }));
+    await this.run('delete', key, () => rm(path.join(this.root, key), { force: true }));
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const base = prefix.replace(/\/+$/, '');
     if (base !== '') assertSafeKey(base);
-    yield* this.#walk(base);
+    yield* this.walk(base);
   }
 
   async close(): Promise<void> {
-    this.#madeDirs.clear();
+    this.madeDirs.clear();
   }
 
-  async *#walk(relative: string): AsyncIterable<ObjectInfo> {
-    const dir = path.join(this.#root, relative);
+  async *walk(relative: string): AsyncIterable<ObjectInfo> {
+    const dir = path.join(this.root, relative);
     let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw this.#wrap('list', relative, error);
+      throw this.wrap('list', relative, error);
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (isHiddenName(entry.name)) continue;
       const key = relative === '' ? entry.name : `${relative}/${entry.name}`;
-      if (entry.isDirectory()) yield* this.#walk(key);
+      if (entry.isDirectory()) yield* this.walk(key);
       else if (entry.isFile()) {
         // An object deleted between readdir and stat is simply no longer there.
-        const info = await stat(path.join(this.#root, key)).catch((error: NodeJS.ErrnoException) => {
+        const info = await stat(path.join(this.root, key)).catch((error: NodeJS.ErrnoException) => {
           if (error.code === 'ENOENT') return undefined;
-          throw this.#wrap('list', key, error);
+          throw this.wrap('list', key, error);
         });
         if (info !== undefined) yield { key, size: info.size };
       }
     }
   }
 
-  async #run<T>(operation: string, key: string, action: () => Promise<T>): Promise<T> {
+  private async run<T>(operation: string, key: string, action: () => Promise<T>): Promise<T> {
     try {
       return await action();
     } catch (error) {
-      throw this.#wrap(operation, key, error);
+      throw this.wrap(operation, key, error);
     }
   }
 
-  #wrap(operation: string, key: string, error: unknown): StoreError {
+  private wrap(operation: string, key: string, error: unknown): StoreError {
     if (error instanceof StoreError) return error;
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
-    const where = path.join(this.#root, key);
+    const where = path.join(this.root, key);
     return new StoreError(
       code === 'ENOENT' ? 'not_found' : `fs_${code.toLowerCase()}`,
       `could not ${operation} ${where}: ${(error as Error).message}`,

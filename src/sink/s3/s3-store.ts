@@ -98,14 +98,14 @@ export function createS3Client(
  */
 export class S3Store implements ObjectStore {
   readonly url: string;
-  readonly #bucket: string;
+  private readonly bucket: string;
   /** The prefix with a trailing `/`, or empty for the bucket's root. */
-  readonly #base: string;
-  readonly #client: S3Client;
-  readonly #ownsClient: boolean;
-  readonly #endpoint: string | undefined;
-  readonly #sse: 'AES256' | 'aws:kms' | undefined;
-  readonly #kmsKeyId: string | undefined;
+  private readonly base: string;
+  private readonly client: S3Client;
+  private readonly ownsClient: boolean;
+  private readonly endpoint: string | undefined;
+  private readonly sse: 'AES256' | 'aws:kms' | undefined;
+  private readonly kmsKeyId: string | undefined;
 
   constructor(location: S3StoreLocation, options: S3StoreOptions = {}) {
     const prefix = location.prefix.replace(/^\/+|\/+$/g, '');
@@ -121,47 +121,47 @@ export class S3Store implements ObjectStore {
         `a KMS key needs serverSideEncryption 'aws:kms' (given ${JSON.stringify(options.serverSideEncryption ?? 'none')})`,
       );
     }
-    this.#bucket = location.bucket;
-    this.#base = prefix === '' ? '' : `${prefix}/`;
+    this.bucket = location.bucket;
+    this.base = prefix === '' ? '' : `${prefix}/`;
     this.url = `s3://${location.bucket}/${prefix}`;
-    this.#ownsClient = options.client === undefined;
-    this.#client = options.client ?? createS3Client({ maxAttempts: options.maxAttempts });
-    this.#endpoint = options.client === undefined ? configuredS3Endpoint() : undefined;
-    this.#sse = options.serverSideEncryption;
-    this.#kmsKeyId = options.kmsKeyId;
+    this.ownsClient = options.client === undefined;
+    this.client = options.client ?? createS3Client({ maxAttempts: options.maxAttempts });
+    this.endpoint = options.client === undefined ? configuredS3Endpoint() : undefined;
+    this.sse = options.serverSideEncryption;
+    this.kmsKeyId = options.kmsKeyId;
   }
 
   /** Checks that the bucket exists and the credentials reach it (`HeadBucket`). */
   async connect(): Promise<void> {
-    await this.#run('connect', undefined, (abortSignal) =>
-      this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }), { abortSignal }),
+    await this.run('connect', undefined, (abortSignal) =>
+      this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal }),
     );
   }
 
   async put(key: string, body: Uint8Array, options: PutObjectOptions, signal?: AbortSignal): Promise<void> {
     assertSafeKey(key);
-    const fullKey = this.#base + key;
+    const fullKey = this.base + key;
     const command = new PutObjectCommand({
-      Bucket: this.#bucket,
+      Bucket: this.bucket,
       Key: fullKey,
       Body: body,
       ContentLength: body.byteLength,
       ContentType: options.contentType,
       ...(options.contentEncoding === undefined ? {} : { ContentEncoding: options.contentEncoding }),
-      ...(this.#sse === undefined ? {} : { ServerSideEncryption: this.#sse }),
-      ...(this.#kmsKeyId === undefined ? {} : { SSEKMSKeyId: this.#kmsKeyId }),
+      ...(this.sse === undefined ? {} : { ServerSideEncryption: this.sse }),
+      ...(this.kmsKeyId === undefined ? {} : { SSEKMSKeyId: this.kmsKeyId }),
     });
-    await this.#run('put', fullKey, (abortSignal) => this.#client.send(command, { abortSignal }), signal);
+    await this.run('put', fullKey, (abortSignal) => this.client.send(command, { abortSignal }), signal);
   }
 
   async get(key: string, signal?: AbortSignal): Promise<Uint8Array> {
     assertSafeKey(key);
-    const fullKey = this.#base + key;
-    return this.#run(
+    const fullKey = this.base + key;
+    return this.run(
       'get',
       fullKey,
       async (abortSignal) => {
-        const output = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: fullKey }), {
+        const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey }), {
           abortSignal,
         });
         return output.Body === undefined ? new Uint8Array() : output.Body.transformToByteArray();
@@ -173,12 +173,12 @@ export class S3Store implements ObjectStore {
   /** `DeleteObject`: S3 answers success for a key that is not there, so this is idempotent. */
   async delete(key: string, signal?: AbortSignal): Promise<void> {
     assertSafeKey(key);
-    const fullKey = this.#base + key;
-    await this.#run(
+    const fullKey = this.base + key;
+    await this.run(
       'delete',
       fullKey,
       (abortSignal) =>
-        this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: fullKey }), { abortSignal }),
+        this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: fullKey }), { abortSignal }),
       signal,
     );
   }
@@ -191,17 +191,17 @@ export class S3Store implements ObjectStore {
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<ObjectInfo> {
     const relative = prefix.replace(/\/+$/, '');
     if (relative !== '') assertSafeKey(relative);
-    const listPrefix = relative === '' ? this.#base : `${this.#base}${relative}/`;
+    const listPrefix = relative === '' ? this.base : `${this.base}${relative}/`;
     let continuationToken: string | undefined;
     do {
       const token = continuationToken;
-      const page: ListObjectsV2CommandOutput = await this.#run(
+      const page: ListObjectsV2CommandOutput = await this.run(
         'list',
         listPrefix,
         (abortSignal) =>
-          this.#client.send(
+          this.client.send(
             new ListObjectsV2Command({
-              Bucket: this.#bucket,
+              Bucket: this.bucket,
               ...(listPrefix === '' ? {} : { Prefix: listPrefix }),
               ...(token === undefined ? {} : { ContinuationToken: token }),
             }),
@@ -210,8 +210,8 @@ export class S3Store implements ObjectStore {
         signal,
       );
       for (const object of page.Contents ?? []) {
-        if (object.Key === undefined || !object.Key.startsWith(this.#base)) continue;
-        const key = object.Key.slice(this.#base.length);
+        if (object.Key === undefined || !object.Key.startsWith(this.base)) continue;
+        const key = object.Key.slice(this.base.length);
         const segments = key.split('/');
         if (segments.some((s) => s === '' || isHiddenName(s))) continue;
         yield { key, size: object.Size ?? 0 };
@@ -222,10 +222,10 @@ export class S3Store implements ObjectStore {
 
   /** Destroys the client (and its keep-alive sockets) when the store made it. */
   async close(): Promise<void> {
-    if (this.#ownsClient) this.#client.destroy();
+    if (this.ownsClient) this.client.destroy();
   }
 
-  async #run<T>(
+  private async run<T>(
     operation: S3Operation,
     key: string | undefined,
     action: (abortSignal: AbortSignal | undefined) => Promise<T>,
@@ -234,9 +234,9 @@ export class S3Store implements ObjectStore {
     try {
       return await action(signal);
     } catch (error) {
-      const context: S3ErrorContext = { operation, bucket: this.#bucket, kms: this.#sse === 'aws:kms' };
+      const context: S3ErrorContext = { operation, bucket: this.bucket, kms: this.sse === 'aws:kms' };
       if (key !== undefined) context.key = key;
-      if (this.#endpoint !== undefined) context.endpoint = this.#endpoint;
+      if (this.endpoint !== undefined) context.endpoint = this.endpoint;
       throw toStoreError(error, context);
     }
   }

@@ -17,14 +17,14 @@ let writes = 0;
  * never half a file.
  */
 export class FileCheckpointStore implements CheckpointStore {
-  readonly #dir: string;
+  private readonly dir: string;
 
   constructor(dir: string) {
-    this.#dir = path.resolve(dir);
+    this.dir = path.resolve(dir);
   }
 
   async load(consumer: string, shardId: string): Promise<string | undefined> {
-    const file = this.#fileOf(consumer, shardId);
+    const file = this.fileOf(consumer, shardId);
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -38,7 +38,7 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async save(consumer: string, shardId: string, sequenceNumber: string): Promise<void> {
-    const file = this.#fileOf(consumer, shardId);
+    const file = this.fileOf(consumer, shardId);
     await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}-${threadId}-${++writes}.tmp`;
     const handle = await open(tmp, 'w');
@@ -51,8 +51,8 @@ export class FileCheckpointStore implements CheckpointStore {
     await rename(tmp, file);
   }
 
-  #fileOf(consumer: string, shardId: string): string {
-    return path.join(this.#dir, safeName(consumer), safeName(shardId));
+  private fileOf(consumer: string, shardId: string): string {
+    return path.join(this.dir, safeName(consumer), safeName(shardId));
   }
 }
 

@@ -14,15 +14,15 @@ const BUSY_TIMEOUT_MS = 5_000;
  * only after the lease was renewed, still held, a moment before.
  */
 export class FileLeaseStore implements LeaseStore {
-  readonly #file: string;
-  readonly #checkpoints: CheckpointStore;
-  readonly #now: () => number;
-  #table: { db: Database.Database; leases: LeaseTable } | undefined;
+  private readonly file: string;
+  private readonly checkpoints: CheckpointStore;
+  private readonly now: () => number;
+  private table: { db: Database.Database; leases: LeaseTable } | undefined;
 
   constructor(dir: string, checkpoints: CheckpointStore, now: () => number = Date.now) {
-    this.#file = path.join(path.resolve(dir), LEASES_FILE);
-    this.#checkpoints = checkpoints;
-    this.#now = now;
+    this.file = path.join(path.resolve(dir), LEASES_FILE);
+    this.checkpoints = checkpoints;
+    this.now = now;
   }
 
   async acquire(
@@ -31,43 +31,43 @@ export class FileLeaseStore implements LeaseStore {
     owner: string,
     durationMs: number,
   ): Promise<Lease | undefined> {
-    return this.#leases().acquire(consumer, shardId, owner, durationMs);
+    return this.leases().acquire(consumer, shardId, owner, durationMs);
   }
 
   async renew(lease: Lease, durationMs: number): Promise<Lease | undefined> {
-    return this.#leases().renew(lease, durationMs);
+    return this.leases().renew(lease, durationMs);
   }
 
   async checkpoint(lease: Lease, sequenceNumber: string, durationMs: number): Promise<Lease | undefined> {
-    const renewed = this.#leases().renew(lease, durationMs);
-    if (renewed !== undefined) await this.#checkpoints.save(lease.consumer, lease.shardId, sequenceNumber);
+    const renewed = this.leases().renew(lease, durationMs);
+    if (renewed !== undefined) await this.checkpoints.save(lease.consumer, lease.shardId, sequenceNumber);
     return renewed;
   }
 
   async release(lease: Lease, durationMs: number): Promise<void> {
-    this.#leases().release(lease, durationMs);
+    this.leases().release(lease, durationMs);
   }
 
   async claim(consumer: string, shardId: string, claimant: string): Promise<boolean> {
-    return this.#leases().claim(consumer, shardId, claimant);
+    return this.leases().claim(consumer, shardId, claimant);
   }
 
   async list(consumer?: string): Promise<Lease[]> {
-    return this.#leases().list(consumer);
+    return this.leases().list(consumer);
   }
 
   close(): void {
-    this.#table?.db.close();
-    this.#table = undefined;
+    this.table?.db.close();
+    this.table = undefined;
   }
 
-  #leases(): LeaseTable {
-    if (this.#table === undefined) {
-      mkdirSync(path.dirname(this.#file), { recursive: true });
-      const db = new Database(this.#file, { timeout: BUSY_TIMEOUT_MS });
+  private leases(): LeaseTable {
+    if (this.table === undefined) {
+      mkdirSync(path.dirname(this.file), { recursive: true });
+      const db = new Database(this.file, { timeout: BUSY_TIMEOUT_MS });
       db.pragma('journal_mode = WAL');
-      this.#table = { db, leases: new LeaseTable(db, this.#now) };
+      this.table = { db, leases: new LeaseTable(db, this.now) };
     }
-    return this.#table.leases;
+    return this.table.leases;
   }
 }

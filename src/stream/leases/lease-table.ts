@@ -28,24 +28,24 @@ interface Row {
  * both win: the second sees the first's owner and counter.
  */
 export class LeaseTable {
-  readonly #get: Database.Statement<[string, string], Row>;
-  readonly #put: Database.Statement<[string, string, string | null, number, number, string | null]>;
-  readonly #all: Database.Statement<[], Row>;
-  readonly #ofConsumer: Database.Statement<[string], Row>;
+  private readonly get: Database.Statement<[string, string], Row>;
+  private readonly put: Database.Statement<[string, string, string | null, number, number, string | null]>;
+  private readonly all: Database.Statement<[], Row>;
+  private readonly ofConsumer: Database.Statement<[string], Row>;
 
   constructor(
     private readonly db: Database.Database,
     private readonly now: () => number,
   ) {
     db.exec(DDL);
-    this.#get = db.prepare('SELECT * FROM leases WHERE consumer = ? AND shard_id = ?');
-    this.#put = db.prepare(
+    this.get = db.prepare('SELECT * FROM leases WHERE consumer = ? AND shard_id = ?');
+    this.put = db.prepare(
       `INSERT INTO leases (consumer, shard_id, owner, counter, expires_at, claimant) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (consumer, shard_id) DO UPDATE SET owner = excluded.owner, counter = excluded.counter,
          expires_at = excluded.expires_at, claimant = excluded.claimant`,
     );
-    this.#all = db.prepare('SELECT * FROM leases ORDER BY consumer, shard_id');
-    this.#ofConsumer = db.prepare('SELECT * FROM leases WHERE consumer = ? ORDER BY shard_id');
+    this.all = db.prepare('SELECT * FROM leases ORDER BY consumer, shard_id');
+    this.ofConsumer = db.prepare('SELECT * FROM leases WHERE consumer = ? ORDER BY shard_id');
   }
 
   acquire(consumer: string, shardId: string, owner: string, durationMs: number): Lease | undefined {
@@ -53,13 +53,13 @@ export class LeaseTable {
     if (owner === '') throw new StreamError('invalid_argument', 'lease owner must not be empty');
     return this.db
       .transaction(() => {
-        const row = this.#get.get(consumer, shardId);
+        const row = this.get.get(consumer, shardId);
         const now = this.now();
         const free = row === undefined || row.owner === null || row.expires_at <= now || row.owner === owner;
         if (!free) return undefined;
         // A claim by the new owner is fulfilled; anyone else's claim stays for the next hand-over.
         const claimant = row?.claimant === owner ? null : (row?.claimant ?? null);
-        return this.#write({
+        return this.write({
           consumer,
           shard_id: shardId,
           owner,
@@ -79,10 +79,10 @@ export class LeaseTable {
     checkDuration(durationMs);
     return this.db
       .transaction(() => {
-        const row = this.#held(lease);
+        const row = this.held(lease);
         if (row === undefined) return undefined;
         alsoInside?.();
-        return this.#write({ ...row, counter: row.counter + 1, expires_at: this.now() + durationMs });
+        return this.write({ ...row, counter: row.counter + 1, expires_at: this.now() + durationMs });
       })
       .immediate();
   }
@@ -90,10 +90,10 @@ export class LeaseTable {
   release(lease: Lease, durationMs: number): void {
     this.db
       .transaction(() => {
-        const row = this.#held(lease);
+        const row = this.held(lease);
         if (row === undefined) return;
         const next = row.claimant !== null && row.claimant !== row.owner ? row.claimant : null;
-        this.#write({
+        this.write({
           ...row,
           owner: next,
           counter: row.counter + 1,
@@ -107,29 +107,29 @@ export class LeaseTable {
   claim(consumer: string, shardId: string, claimant: string): boolean {
     return this.db
       .transaction(() => {
-        const row = this.#get.get(consumer, shardId);
+        const row = this.get.get(consumer, shardId);
         if (row === undefined || row.owner === null || row.owner === claimant || row.claimant !== null)
           return false;
-        this.#write({ ...row, claimant });
+        this.write({ ...row, claimant });
         return true;
       })
       .immediate();
   }
 
   list(consumer?: string): Lease[] {
-    const rows = consumer === undefined ? this.#all.all() : this.#ofConsumer.all(consumer);
+    const rows = consumer === undefined ? this.all.all() : this.ofConsumer.all(consumer);
     return rows.map(toLease);
   }
 
-  #held(lease: Lease): Row | undefined {
-    const row = this.#get.get(lease.consumer, lease.shardId);
+  private held(lease: Lease): Row | undefined {
+    const row = this.get.get(lease.consumer, lease.shardId);
     if (row === undefined || row.owner === null || row.owner !== lease.owner || row.counter !== lease.counter)
       return undefined;
     return row;
   }
 
-  #write(row: Row): Lease {
-    this.#put.run(row.consumer, row.shard_id, row.owner, row.counter, row.expires_at, row.claimant);
+  private write(row: Row): Lease {
+    this.put.run(row.consumer, row.shard_id, row.owner, row.counter, row.expires_at, row.claimant);
     return toLease(row);
   }
 }
