@@ -379,7 +379,7 @@ function checkRetention(hours: number): number {
   return checkInteger('retention (hours)', hours, MIN_RETENTION_HOURS, MAX_RETENTION_HOURS);
 }
 
-/** Kinesis' limits on a put; breaking one rejects the whole call, as Kinesis' validation does. */
+/** The log's shards: even hash-key ranges, each open, its sequence numbers starting at 1. */
 function describeShards(count: number): ShardDescription[] {
   return evenHashKeyRanges(count).map((hashKeyRange, shard) => ({
     shardId: formatShardId(shard),

@@ -39,7 +39,7 @@ export class LogDatabase {
     else if (!existsSync(file)) return undefined;
     const db = new Database(file, { fileMustExist: create === undefined, timeout: BUSY_TIMEOUT_MS });
     try {
-      // Only takes effect on a new, empty file. 16 KiB pages measured ~30% faster puts than 4 KiB.
+      // Only takes effect on a new, empty file; 16 KiB pages make puts faster (BENCHMARKS.md).
       db.pragma(`page_size = ${PAGE_SIZE}`);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');

@@ -13,9 +13,9 @@ function tableName(shard: number): string {
 
 /**
  * One shard's records: a table whose rowid is the sequence number. Appends go to the end of one
- * B-tree and reads are range scans of it. A table per shard measured ~15% faster puts than one
- * rowid table with a (shard, seq) index, and ~50% faster than one WITHOUT ROWID table keyed by
- * (shard, seq), whose B-tree holds whole rows even in its interior pages.
+ * B-tree and reads are range scans of it. It puts faster than one rowid table with a (shard, seq)
+ * index, or one WITHOUT ROWID table keyed by (shard, seq), whose B-tree holds whole rows even in its
+ * interior pages (BENCHMARKS.md, design measurements).
  *
  * Sequence numbers have no gaps (each put takes the next ones, trimming removes a prefix), so a
  * shard holds exactly the records first()..tip.
