@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RunnerStats } from '../consumer/index.js';
-import { PipelineError } from '../core/errors.js';
+import { PipelineError, type Stage } from '../core/errors.js';
 import type { SinkLocation, StreamLocation } from '../core/locations.js';
 import type { LandingFormat } from '../sink/formats/index.js';
 import type { LandedCounts } from './pipeline.js';
@@ -28,7 +28,7 @@ export type FromConsumer =
   | { type: 'progress'; landed: LandedCounts; stats: RunnerStats }
   | { type: 'warn'; message: string }
   | { type: 'done'; landed: LandedCounts; stats: RunnerStats }
-  | { type: 'failed'; message: string; code: string };
+  | { type: 'failed'; message: string; code: string; stage?: Stage; retriable?: boolean };
 
 /**
  * The consumer (event-source runner and handler) on its own thread, so that producing and consuming
@@ -52,7 +52,13 @@ class ConsumerThread {
         if (message.type === 'warn') warn(message.message);
         else if (message.type === 'failed') {
           finished = true;
-          reject(new PipelineError(message.code, message.message, { stage: 'consumer' }));
+          // The error as the thread saw it: its code, stage and whether it may pass.
+          reject(
+            new PipelineError(message.code, message.message, {
+              stage: message.stage ?? 'consumer',
+              retriable: message.retriable ?? false,
+            }),
+          );
         } else {
           this.landed = message.landed;
           this.stats = message.stats;

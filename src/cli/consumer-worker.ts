@@ -41,6 +41,7 @@ try {
     type: 'failed',
     message: describeError(error),
     code: error instanceof PipelineError ? error.code : 'consumer_failed',
+    ...(error instanceof PipelineError ? { stage: error.stage, retriable: error.retriable } : {}),
   });
   port.close();
 }

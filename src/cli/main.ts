@@ -44,7 +44,12 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       return;
     }
     process.stderr.write(`activity: ${describeError(error)}\n`);
-    if (process.env.ACTIVITY_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    if (process.env.ACTIVITY_DEBUG && error instanceof Error) {
+      // Where it came from and whether it may pass, then the stack.
+      if (error instanceof PipelineError)
+        process.stderr.write(`stage ${error.stage}, code ${error.code}, retriable ${error.retriable}\n`);
+      process.stderr.write(`${error.stack}\n`);
+    }
     process.exitCode = error instanceof PipelineError && error.code === 'invalid_config' ? 2 : 1;
   }
 }

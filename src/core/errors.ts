@@ -43,9 +43,63 @@ export class ConfigError extends PipelineError {
   }
 }
 
+/** Every code a stream adapter (the embedded log, Kinesis) or its checkpoints and leases fail with. */
+export type StreamErrorCode =
+  | 'access_denied'
+  | 'checkpoints_unreadable'
+  | 'credentials_missing'
+  | 'invalid_aggregate'
+  | 'invalid_argument'
+  | 'invalid_iterator'
+  | 'invalid_sequence_number'
+  | 'invalid_partition_key'
+  | 'iterator_expired'
+  | 'put_too_large'
+  | 'record_too_large'
+  | 'region_missing'
+  | 'shard_limit_exceeded'
+  | 'shard_not_found'
+  | 'stream_busy'
+  | 'stream_closed'
+  | 'stream_exists'
+  | 'stream_failed'
+  | 'stream_in_use'
+  | 'stream_not_active'
+  | 'stream_not_connected'
+  | 'stream_not_found'
+  | 'stream_unavailable'
+  | 'throttled'
+  | 'too_many_records'
+  | 'unsupported_log_version';
+
+/** Every code an object store (a directory, S3) fails with; `fs_*` and `s3_*` carry the system's own. */
+export type StoreErrorCode =
+  | 'aborted'
+  | 'access_denied'
+  | 'bucket_not_found'
+  | 'connection_lost'
+  | 'credentials_expired'
+  | 'credentials_invalid'
+  | 'credentials_missing'
+  | 'endpoint_unreachable'
+  | 'invalid_manifest'
+  | 'manifest_not_written'
+  | 'not_found'
+  | 'region_missing'
+  | 'server_error'
+  | 'throttled'
+  | 'timeout'
+  | 'unsafe_key'
+  | 'wrong_region'
+  | 's3_error'
+  | `s3_${string}`
+  | `fs_${string}`;
+
 /** The stream refused or failed an operation. */
 export class StreamError extends PipelineError {
-  constructor(code: string, message: string, options: Omit<PipelineErrorOptions, 'stage'> = {}) {
+  declare readonly code: StreamErrorCode;
+
+  constructor(code: StreamErrorCode, message: string, options: Omit<PipelineErrorOptions, 'stage'> = {}) {
     super(code, message, { ...options, stage: 'stream' });
     this.name = 'StreamError';
   }
@@ -53,7 +107,9 @@ export class StreamError extends PipelineError {
 
 /** The object store refused or failed an operation. */
 export class StoreError extends PipelineError {
-  constructor(code: string, message: string, options: Omit<PipelineErrorOptions, 'stage'> = {}) {
+  declare readonly code: StoreErrorCode;
+
+  constructor(code: StoreErrorCode, message: string, options: Omit<PipelineErrorOptions, 'stage'> = {}) {
     super(code, message, { ...options, stage: 'sink' });
     this.name = 'StoreError';
   }

@@ -1,7 +1,16 @@
 /**
- * The ports every adapter implements. Lifecycles are explicit: `connect` → use → `close`.
+ * The ports every adapter implements.
+ *
+ * One lifecycle rule: a caller calls `connect()` before anything else and `close()` last, and an
+ * adapter may rely on it (the embedded log refuses reads and writes before `connect()` with
+ * `stream_not_connected`). `StreamAdmin` is the one exception, since it works on a stream that may
+ * not exist yet: `create`, `describe` and `delete` open what they need themselves. Checkpoints and
+ * leases are facets of a stream's connection (`openStream` returns them with it) and share its
+ * lifecycle.
+ *
  * Partial failure is a value (as in Kinesis `PutRecords`), not an exception; an exception means the
- * whole call failed and carries a `PipelineError` with `retriable` set.
+ * whole call failed and carries a `PipelineError` with its code (one of the port's typed codes:
+ * `StreamErrorCode`, `StoreErrorCode`) and `retriable` set where it was made.
  */
 
 /** One record to put on a stream. */

@@ -11,7 +11,7 @@ import type { RecordToPut } from '../core/ports.js';
 export function recordRefusal(
   record: RecordToPut,
   size = recordBytes(record),
-): { code: string; message: string } | undefined {
+): { code: 'invalid_partition_key' | 'record_too_large'; message: string } | undefined {
   const key = record.partitionKey;
   // Kinesis counts Unicode characters; counting code points is only needed for long keys.
   const keyLength = key.length <= MAX_PARTITION_KEY_LENGTH ? key.length : [...key].length;

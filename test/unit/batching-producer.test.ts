@@ -371,7 +371,8 @@ describe('BatchingProducer', () => {
               const fault = callFaults[n - 1];
               if (fault === 'throttled')
                 return new StreamError('throttled', 'slow down', { retriable: true });
-              if (fault === 'broken') return new StreamError('broken', 'cannot put', { retriable: false });
+              if (fault === 'broken')
+                return new StreamError('stream_failed', 'cannot put', { retriable: false });
               return undefined;
             },
           });

@@ -9,7 +9,7 @@ import {
   errorsDestination,
   type RunnerOptions,
 } from '../../src/consumer/index.js';
-import { StreamError } from '../../src/core/errors.js';
+import { StreamError, type StreamErrorCode } from '../../src/core/errors.js';
 import type { StartPosition, StreamReader } from '../../src/core/ports.js';
 import { DirectoryStore } from '../../src/sink/index.js';
 import { type LocalStream, openLocalStream } from '../../src/stream/index.js';
@@ -273,7 +273,7 @@ describe('the event-source runner', () => {
 
   it('backs off while reads are throttled, gets a new iterator when one expired, and lands everything once', async () => {
     const { stream, store, sink, handler, ids } = await setup(400, 1);
-    const faults = ['throttled', 'throttled', 'throttled', 'iterator_expired'];
+    const faults: StreamErrorCode[] = ['throttled', 'throttled', 'throttled', 'iterator_expired'];
     let iterators = 0;
     const warnings: string[] = [];
     const reader = wrapReader(stream, {

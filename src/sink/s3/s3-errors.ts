@@ -1,4 +1,4 @@
-import { StoreError } from '../../core/errors.js';
+import { StoreError, type StoreErrorCode } from '../../core/errors.js';
 
 /** The S3 operations the store performs, for messages and permission hints. */
 export type S3Operation = 'connect' | 'put' | 'get' | 'list' | 'delete';
@@ -148,7 +148,7 @@ export function toStoreError(error: unknown, context: S3ErrorContext): StoreErro
   const after = attempts > 1 ? ` after ${attempts} attempts` : '';
   const { bucket, operation } = context;
   const where = context.key === undefined ? `s3://${bucket}` : `s3://${bucket}/${context.key}`;
-  const fail = (code: string, text: string, retriable: boolean): StoreError =>
+  const fail = (code: StoreErrorCode, text: string, retriable: boolean): StoreError =>
     new StoreError(code, text, { retriable, cause: error });
 
   if (name === 'AbortError') return fail('aborted', `${operation} ${where} was aborted`, false);
