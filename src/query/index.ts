@@ -5,15 +5,6 @@ export {
   type QueryResult,
   type QueryStats,
 } from './landed-data.js';
-export {
-  byPartition,
-  type Dataset,
-  isCompactedKey,
-  type LandedObject,
-  listLanded,
-  parseLandedKey,
-  partitionKey,
-} from './layout.js';
 export { type FetchStats, LocalFiles } from './local-files.js';
 export {
   formatCsv,

@@ -1,14 +1,13 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback } from 'node:zlib';
-import { NDJSON_GZIP } from '../consumer/landing.js';
 import { ConfigError, describeError, isRetriable, StoreError } from '../core/errors.js';
 import type { ObjectStore, StreamWriter } from '../core/ports.js';
+import { manifestKeyOf, NDJSON_GZIP } from '../layout/index.js';
 import { type AcceptedRecord, BatchingProducer, type BatchingProducerOptions } from '../producer/index.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import {
   encodeManifest,
   MANIFEST_CONTENT,
-  manifestKeyOf,
   type RedriveManifest,
   type RedrivenRecord,
   type RedriveRun,
