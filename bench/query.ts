@@ -15,9 +15,9 @@ import path from 'node:path';
 import { compact } from '../src/compact/index.js';
 import { encodeLines } from '../src/consumer/landing.js';
 import type { ActivityEvent } from '../src/event/index.js';
-import { listLanded, objectKey, PARQUET, partitionOf } from '../src/layout/index.js';
+import { EVENT_COLUMNS, listLanded, objectKey, PARQUET, partitionOf } from '../src/layout/index.js';
 import { Simulator } from '../src/producer/index.js';
-import { cellValue, EVENT_COLUMNS, LandedData, rawSource } from '../src/query/index.js';
+import { cellValue, LandedData, rawSource } from '../src/query/index.js';
 import { encodeEventsParquet } from '../src/sink/formats/parquet.js';
 import { DirectoryStore } from '../src/sink/index.js';
 

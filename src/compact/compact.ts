@@ -7,6 +7,7 @@ import type { ObjectStore } from '../core/ports.js';
 import {
   byPartition,
   compactedKey,
+  EVENT_COLUMNS,
   isCompactedKey,
   type LandedObject,
   listLanded,
@@ -14,7 +15,6 @@ import {
 } from '../layout/index.js';
 import {
   describeDuckDbError,
-  EVENT_COLUMNS,
   LocalFiles,
   QueryError,
   rawSource,
@@ -121,7 +121,7 @@ export async function compact(location: SinkLocation, options: CompactOptions = 
           objects.map((o) => o.key),
         );
         const output = path.join(scratch, path.basename(key));
-        const columns = EVENT_COLUMNS.map(([name]) => sqlIdentifier(name)).join(', ');
+        const columns = EVENT_COLUMNS.map(({ name }) => sqlIdentifier(name)).join(', ');
         let events: number;
         try {
           const source = rawSource(EVENT_COLUMNS, await files.files(objects, options.signal));

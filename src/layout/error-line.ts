@@ -1,3 +1,6 @@
+import { columnNames, rowProblem } from './columns.js';
+import { ERROR_COLUMNS, type ErrorLine } from './datasets.js';
+
 /** A record as it sat in the stream: what `errors/` keeps of a record that did not land as an event. */
 export interface RawRecord {
   shardId: string;
@@ -12,9 +15,12 @@ export interface RawRecord {
   data: string;
 }
 
-/** One line of an `errors/` object. */
+// JSON.stringify writes the keys of a replacer list in the list's order: the table's.
+const ERROR_LINE_KEYS = columnNames(ERROR_COLUMNS);
+
+/** One line of an `errors/` object: its fields in the order of `ERROR_COLUMNS`. */
 export function errorLine(record: RawRecord, reason: string, message: string, streamArn: string): string {
-  return JSON.stringify({
+  const line: ErrorLine = {
     reason,
     message,
     shard_id: record.shardId,
@@ -25,5 +31,25 @@ export function errorLine(record: RawRecord, reason: string, message: string, st
     approximate_arrival_timestamp: new Date(record.arrivalMs).toISOString(),
     event_source_arn: streamArn,
     data: record.data,
-  });
+  };
+  return JSON.stringify(line, ERROR_LINE_KEYS);
+}
+
+/**
+ * An `errors/` line read back: the columns in `required` are there, and every column present has its
+ * type in `ERROR_COLUMNS`; or why the line is not one.
+ */
+export function readErrorLine<K extends keyof ErrorLine>(
+  text: string,
+  required: ReadonlySet<K>,
+): (Partial<ErrorLine> & Pick<ErrorLine, K>) | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const row = value as Record<string, unknown>;
+  return rowProblem(ERROR_COLUMNS, row, required) ?? (row as Partial<ErrorLine> & Pick<ErrorLine, K>);
 }

@@ -1,9 +1,28 @@
 /**
  * The landed layout: the contract that the consumer, `activity query`, compaction, redrive and the
- * Athena tables share. Datasets, partitions, and every key builder and parser.
+ * Athena tables share. Datasets and their column tables, partitions, and every key builder and parser.
  */
-export { DATASETS, type Dataset } from './datasets.js';
-export { errorLine, type RawRecord } from './error-line.js';
+export {
+  type Column,
+  type ColumnTable,
+  columnNames,
+  columnTable,
+  type InputOf,
+  type JsonValue,
+  LOGICAL_TYPES,
+  type LogicalType,
+  type RowOf,
+  rowProblem,
+} from './columns.js';
+export {
+  COLUMNS,
+  DATASETS,
+  type Dataset,
+  ERROR_COLUMNS,
+  type ErrorLine,
+  EVENT_COLUMNS,
+} from './datasets.js';
+export { errorLine, type RawRecord, readErrorLine } from './error-line.js';
 export {
   byPartition,
   compactedKey,
@@ -17,4 +36,4 @@ export {
   parseLandedKey,
 } from './keys.js';
 export { assertSafeKey, isHiddenName, NDJSON_GZIP, PARQUET } from './names.js';
-export { Partitioner, partitionKey, partitionOf } from './partitions.js';
+export { PARTITION_COLUMNS, Partitioner, partitionKey, partitionOf } from './partitions.js';

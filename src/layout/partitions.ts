@@ -1,3 +1,14 @@
+import { columnTable } from './columns.js';
+
+/**
+ * The partition columns: the `dt=YYYY-MM-DD/hour=HH` segments of every key, in UTC (event time for
+ * `events/`, arrival time for `errors/`). Not stored in the objects: as in Hive, they are the path.
+ */
+export const PARTITION_COLUMNS = columnTable([
+  { name: 'dt', type: 'date', description: 'YYYY-MM-DD, UTC' },
+  { name: 'hour', type: 'integer', description: '0-23, UTC' },
+]);
+
 const HOUR_MS = 3_600_000;
 
 /** `dt=YYYY-MM-DD/hour=HH` of an instant, in UTC. */

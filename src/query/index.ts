@@ -19,12 +19,11 @@ export {
 export { analyseQuery, type DatasetNeed, type QueryNeeds, selectObjects } from './pruning.js';
 export { type Cell, cellJson, cellText, cellValue, ExactNumber, JsonText } from './values.js';
 export {
-  ERROR_COLUMNS,
-  EVENT_COLUMNS,
   errorsSelect,
   eventsSelect,
   rawSource,
   type SourceFiles,
+  sqlColumns,
   sqlIdentifier,
   sqlString,
 } from './views.js';

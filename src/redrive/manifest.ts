@@ -2,7 +2,7 @@ import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { PipelineError, StoreError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
-import { manifestKeyOf } from '../layout/index.js';
+import { type ErrorLine, manifestKeyOf } from '../layout/index.js';
 
 const gzip = promisify(gzipCallback);
 const gunzip = promisify(gunzipCallback);
@@ -14,7 +14,7 @@ export interface RedrivenRecord {
   reason: string;
   shard_id: string;
   sequence_number: string;
-  sub_sequence_number?: string | number;
+  sub_sequence_number?: ErrorLine['sub_sequence_number'];
   sent_to: { shard_id: string; sequence_number: string };
 }
 
