@@ -13,11 +13,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { compact } from '../src/compact/index.js';
-import { encodeLines, objectKey, partitionOf } from '../src/consumer/landing.js';
+import { encodeLines } from '../src/consumer/landing.js';
 import type { ActivityEvent } from '../src/event/index.js';
+import { EVENT_COLUMNS, listLanded, objectKey, PARQUET, partitionOf } from '../src/layout/index.js';
 import { Simulator } from '../src/producer/index.js';
-import { cellValue, EVENT_COLUMNS, LandedData, listLanded, rawSource } from '../src/query/index.js';
-import { PARQUET } from '../src/sink/formats/index.js';
+import { cellValue, LandedData, rawSource } from '../src/query/index.js';
 import { encodeEventsParquet } from '../src/sink/formats/parquet.js';
 import { DirectoryStore } from '../src/sink/index.js';
 

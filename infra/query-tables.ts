@@ -1,77 +1,66 @@
 import type { aws_glue as glue } from 'aws-cdk-lib';
+import {
+  type ColumnTable,
+  ERROR_COLUMNS as ERROR_TABLE,
+  EVENT_COLUMNS as EVENT_TABLE,
+  type LogicalType,
+  PARTITION_COLUMNS,
+} from '../src/layout/index.js';
 import type { LandingFormat } from '../src/sink/formats/index.js';
 
 /**
- * Columns of `events/` NDJSON lines. Times stay `string`: which timestamp texts a JSON SerDe turns into
- * a Hive timestamp varies, while the landed form (ISO 8601, UTC, always with milliseconds) sorts and
- * compares as text exactly as it does as time; `from_iso8601_timestamp("timestamp")` gives a timestamp
- * when one is needed. `properties` and `context` are free-form JSON objects with no fixed shape, so they are
- * `string` too: the SerDe hands a nested object to a string column as its JSON text, which
+ * The Glue type of each logical type, by how the objects are written. In NDJSON, times stay `string`:
+ * which timestamp texts a JSON SerDe turns into a Hive timestamp varies, while the landed form (ISO
+ * 8601, UTC, always with milliseconds) sorts and compares as text exactly as it does as time;
+ * `from_iso8601_timestamp("timestamp")` gives a timestamp when one is needed. In Parquet they are
+ * INT64 microseconds (UTC), typed `timestamp`, which Athena compares with `current_timestamp` directly.
+ * JSON columns (`properties`, `context`) are free-form objects with no fixed shape, so they are `string`
+ * in both: the SerDe hands a nested object to a string column as its JSON text, which
  * `json_extract_scalar(properties, '$.page')` reads whatever keys it holds; a `struct` would fix the
  * keys and a `map<string,string>` would fail on nested values.
  */
-export const EVENT_COLUMNS: glue.CfnTable.ColumnProperty[] = [
-  {
-    name: 'event_id',
-    type: 'string',
-    comment: 'deduplication key: UUIDv7, or derived from the stream position',
-  },
-  { name: 'user_id', type: 'string', comment: 'the partition key of the stream' },
-  { name: 'event', type: 'string', comment: 'event name, such as page_view or purchase' },
-  { name: 'timestamp', type: 'string', comment: 'event time, ISO 8601 UTC with milliseconds' },
-  { name: 'received_at', type: 'string', comment: 'when the stream received it, ISO 8601 UTC' },
-  { name: 'session_id', type: 'string', comment: 'optional' },
-  { name: 'sent_at', type: 'string', comment: 'optional: when the client sent it, by its clock' },
-  { name: 'original_timestamp', type: 'string', comment: 'optional: the client time before skew correction' },
-  { name: 'properties', type: 'string', comment: 'JSON object as text: use json_extract_scalar' },
-  { name: 'context', type: 'string', comment: 'JSON object as text: use json_extract_scalar' },
-];
-
-/** The event times, stored in Parquet as INT64 microseconds (UTC), with their comments there. */
-const PARQUET_TIMES: Readonly<Record<string, string>> = {
-  timestamp: 'event time, UTC',
-  received_at: 'when the stream received it, UTC',
-  sent_at: 'optional: when the client sent it, by its clock, UTC',
-  original_timestamp: 'optional: the client time before skew correction, UTC',
+const GLUE_TYPE: Record<LandingFormat, Record<LogicalType, string>> = {
+  ndjson: { string: 'string', integer: 'int', timestamp: 'string', date: 'string', json: 'string' },
+  parquet: { string: 'string', integer: 'int', timestamp: 'timestamp', date: 'date', json: 'string' },
 };
+
+/** What a column comment adds to a column's description, by format and logical type. */
+const COMMENT_NOTE: Record<LandingFormat, Partial<Record<LogicalType, string>>> = {
+  ndjson: {
+    timestamp: ', ISO 8601 UTC with milliseconds',
+    json: ' (JSON object as text: use json_extract_scalar)',
+  },
+  parquet: { timestamp: ', UTC', json: ' (JSON object as text: use json_extract_scalar)' },
+};
+
+/** The Glue columns of a layout column table, in its order, for objects written in `format`. */
+export function glueColumns(columns: ColumnTable, format: LandingFormat): glue.CfnTable.ColumnProperty[] {
+  return columns.map((column) => ({
+    name: column.name,
+    type: GLUE_TYPE[format][column.type],
+    comment: `${column.optional ? 'optional: ' : ''}${column.description}${COMMENT_NOTE[format][column.type] ?? ''}`,
+  }));
+}
+
+/** Columns of `events/` NDJSON lines. */
+export const EVENT_COLUMNS: glue.CfnTable.ColumnProperty[] = glueColumns(EVENT_TABLE, 'ndjson');
 
 /**
  * Columns of `events/` Parquet objects (`src/sink/formats/parquet.ts`, and what `activity compact`
- * writes): the NDJSON columns, same names and order, with the four times typed `timestamp`; Athena
- * compares them with `current_timestamp` directly. `properties` and `context` are JSON text, `string`.
+ * writes): the NDJSON columns, same names and order, with the times typed `timestamp`.
  */
-export const EVENT_PARQUET_COLUMNS: glue.CfnTable.ColumnProperty[] = EVENT_COLUMNS.map((column) => {
-  const comment = PARQUET_TIMES[column.name];
-  return comment === undefined ? column : { ...column, type: 'timestamp', comment };
-});
+export const EVENT_PARQUET_COLUMNS: glue.CfnTable.ColumnProperty[] = glueColumns(EVENT_TABLE, 'parquet');
 
 /** The columns of the `events` table over events landed in `format`. */
 export function eventColumns(format: LandingFormat): glue.CfnTable.ColumnProperty[] {
   return format === 'parquet' ? EVENT_PARQUET_COLUMNS : EVENT_COLUMNS;
 }
 
-/** Columns of `errors/` lines: the record as it sat in the stream, and why it did not land as an event. */
-export const ERROR_COLUMNS: glue.CfnTable.ColumnProperty[] = [
-  { name: 'reason', type: 'string', comment: 'typed reason code' },
-  { name: 'message', type: 'string', comment: 'what was wrong, in one line' },
-  { name: 'shard_id', type: 'string' },
-  { name: 'sequence_number', type: 'string', comment: 'up to 128 digits: text, not a number' },
-  {
-    name: 'sub_sequence_number',
-    type: 'string',
-    comment: 'position inside a KPL aggregate, when there is one',
-  },
-  { name: 'partition_key', type: 'string' },
-  { name: 'approximate_arrival_timestamp', type: 'string', comment: 'ISO 8601 UTC' },
-  { name: 'event_source_arn', type: 'string' },
-  { name: 'data', type: 'string', comment: 'the original bytes, base64' },
-];
+/** Columns of `errors/` lines, which are NDJSON whatever the format of events. */
+export const ERROR_COLUMNS: glue.CfnTable.ColumnProperty[] = glueColumns(ERROR_TABLE, 'ndjson');
 
-/** `dt` and `hour`, as the landed layout names its folders. */
-export const PARTITION_KEYS: glue.CfnTable.ColumnProperty[] = [
-  { name: 'dt', type: 'string', comment: 'YYYY-MM-DD, UTC' },
-  { name: 'hour', type: 'int', comment: '0-23, UTC' },
-];
+/** `dt` and `hour`, as the landed layout names its folders: path text, so as NDJSON types them. */
+export const PARTITION_KEYS: glue.CfnTable.ColumnProperty[] = glueColumns(PARTITION_COLUMNS, 'ndjson');
 
 /** How Athena reads objects of each landing format: table parameters and storage descriptor. */
 const STORAGE: Record<

@@ -11,6 +11,7 @@ export * from './core/limits.js';
 export * from './core/locations.js';
 export type * from './core/ports.js';
 export * from './event/index.js';
+export * from './layout/index.js';
 export * from './producer/index.js';
 export * from './query/index.js';
 export * from './redrive/index.js';
@@ -21,7 +22,6 @@ export {
   LANDING_FORMATS,
   type LandingFormat,
   loadParquetEncoder,
-  PARQUET,
   parseLandingFormat,
 } from './sink/formats/index.js';
 export { assertSafeKey, isHiddenName } from './sink/keys.js';

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -7,29 +6,24 @@ import type { SinkLocation } from '../core/locations.js';
 import type { ObjectStore } from '../core/ports.js';
 import {
   byPartition,
-  describeDuckDbError,
+  compactedKey,
   EVENT_COLUMNS,
   isCompactedKey,
   type LandedObject,
-  LocalFiles,
   listLanded,
+  PARQUET,
+} from '../layout/index.js';
+import {
+  describeDuckDbError,
+  LocalFiles,
   QueryError,
   rawSource,
   sqlIdentifier,
   sqlString,
 } from '../query/index.js';
-import { PARQUET, PARQUET_ROW_GROUP_SIZE } from '../sink/formats/index.js';
+import { PARQUET_ROW_GROUP_SIZE } from '../sink/formats/index.js';
 import { openStore } from '../sink/open-store.js';
 import { defaultCompactBefore, HOUR_MS } from './before.js';
-
-/** The deterministic name of the compacted object of a set of inputs. */
-export function compactedKey(partition: string, inputKeys: readonly string[]): string {
-  const hash = createHash('sha256')
-    .update([...inputKeys].sort().join('\n'))
-    .digest('hex')
-    .slice(0, 16);
-  return `events/${partition}/compacted-${hash}.parquet`;
-}
 
 /** One hour compacted (or, in a dry run, that would be). */
 export interface CompactedHour {
@@ -127,7 +121,7 @@ export async function compact(location: SinkLocation, options: CompactOptions = 
           objects.map((o) => o.key),
         );
         const output = path.join(scratch, path.basename(key));
-        const columns = EVENT_COLUMNS.map(([name]) => sqlIdentifier(name)).join(', ');
+        const columns = EVENT_COLUMNS.map(({ name }) => sqlIdentifier(name)).join(', ');
         let events: number;
         try {
           const source = rawSource(EVENT_COLUMNS, await files.files(objects, options.signal));

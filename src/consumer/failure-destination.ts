@@ -1,6 +1,7 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
 import type { ObjectStore } from '../core/ports.js';
-import { encodeLines, errorLine, NDJSON_GZIP, objectKey, partitionOf, shardIdOf } from './landing.js';
+import { errorLine, NDJSON_GZIP, objectKey, partitionOf } from '../layout/index.js';
+import { encodeLines, shardIdOf } from './landing.js';
 import type { FailureDestination } from './runner/event-source-runner.js';
 
 /**

@@ -4,24 +4,18 @@ import type { ObjectStore } from '../core/ports.js';
 import { compareSequenceNumbers } from '../core/sequence-numbers.js';
 import { type ActivityEvent, type ParseResult, parseEventRecord, positionEventId } from '../event/index.js';
 import {
-  DEFAULT_LANDING_FORMAT,
-  type LandingFormat,
-  loadParquetEncoder,
-  PARQUET,
-} from '../sink/formats/index.js';
-import { retry } from '../util/backoff.js';
-import { deaggregateKpl, isKplAggregate, type KplUserRecord } from './kpl.js';
-import {
-  DEFAULT_COMPRESSION_LEVEL,
-  type ErrorReason,
-  encodeLines,
+  type Dataset,
   errorLine,
   NDJSON_GZIP,
   objectKey,
-  partitionOf,
+  PARQUET,
+  Partitioner,
   type RawRecord,
-  shardIdOf,
-} from './landing.js';
+} from '../layout/index.js';
+import { DEFAULT_LANDING_FORMAT, type LandingFormat, loadParquetEncoder } from '../sink/formats/index.js';
+import { retry } from '../util/backoff.js';
+import { deaggregateKpl, isKplAggregate, type KplUserRecord } from './kpl.js';
+import { DEFAULT_COMPRESSION_LEVEL, type ErrorReason, encodeLines, shardIdOf } from './landing.js';
 
 /** What one successful invocation landed. */
 export interface BatchStats {
@@ -96,10 +90,11 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         : AbortSignal.timeout(Math.max(1, remaining - Math.min(TIMEOUT_MARGIN_MS, remaining / 10)));
     const groups = new Map<string, Group>();
     const firstOfShard = new Map<string, string>();
+    const partitions = new Partitioner();
     let events = 0;
     let errors = 0;
     const add = (
-      dataset: 'events' | 'errors',
+      dataset: Dataset,
       partition: string,
       shardId: string,
       seq: string,
@@ -120,13 +115,13 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     const landEvent = (result: Extract<ParseResult, { ok: true }>, shardId: string, seq: string) => {
       events++;
       const { event } = result;
-      add('events', partitionOf(result.timestampMs), shardId, seq, parquet ? event : JSON.stringify(event));
+      add('events', partitions.of(result.timestampMs), shardId, seq, parquet ? event : JSON.stringify(event));
     };
     const landError = (raw: RawRecord, reason: ErrorReason, message: string, streamArn: string) => {
       errors++;
       add(
         'errors',
-        partitionOf(raw.arrivalMs),
+        partitions.of(raw.arrivalMs),
         raw.shardId,
         raw.sequenceNumber,
         errorLine(raw, reason, message, streamArn),

@@ -8,7 +8,7 @@ export {
 } from './handler.js';
 export { deaggregateKpl, isKplAggregate, KPL_MAGIC, type KplUserRecord } from './kpl.js';
 export { handler } from './lambda.js';
-export { DEFAULT_COMPRESSION_LEVEL, type ErrorReason, objectKey, partitionOf } from './landing.js';
+export { DEFAULT_COMPRESSION_LEVEL, type ErrorReason } from './landing.js';
 export {
   DEFAULT_BATCH_SIZE,
   DEFAULT_BATCH_WINDOW_MS,

@@ -5,15 +5,6 @@ export {
   type QueryResult,
   type QueryStats,
 } from './landed-data.js';
-export {
-  byPartition,
-  type Dataset,
-  isCompactedKey,
-  type LandedObject,
-  listLanded,
-  parseLandedKey,
-  partitionKey,
-} from './layout.js';
 export { type FetchStats, LocalFiles } from './local-files.js';
 export {
   formatCsv,
@@ -28,12 +19,11 @@ export {
 export { analyseQuery, type DatasetNeed, type QueryNeeds, selectObjects } from './pruning.js';
 export { type Cell, cellJson, cellText, cellValue, ExactNumber, JsonText } from './values.js';
 export {
-  ERROR_COLUMNS,
-  EVENT_COLUMNS,
   errorsSelect,
   eventsSelect,
   rawSource,
   type SourceFiles,
+  sqlColumns,
   sqlIdentifier,
   sqlString,
 } from './views.js';

@@ -2,9 +2,9 @@ import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '
 import { PipelineError } from '../core/errors.js';
 import type { SinkLocation } from '../core/locations.js';
 import type { ObjectStore } from '../core/ports.js';
+import { byPartition, type Dataset, isCompactedKey, type LandedObject, listLanded } from '../layout/index.js';
 import { openStore } from '../sink/open-store.js';
 import { describeDuckDbError, QueryError } from './errors.js';
-import { byPartition, type Dataset, isCompactedKey, type LandedObject, listLanded } from './layout.js';
 import { LocalFiles } from './local-files.js';
 import type { ResultTable } from './output.js';
 import { analyseQuery, type QueryNeeds, selectObjects } from './pruning.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SinkLocation } from '../core/locations.js';
 import type { ObjectStore } from '../core/ports.js';
-import type { LandedObject } from './layout.js';
+import type { LandedObject } from '../layout/index.js';
 import type { SourceFiles } from './views.js';
 
 /** Parallel downloads from S3: enough to hide each request's latency, few enough to be polite. */

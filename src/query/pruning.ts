@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Dataset, LandedObject } from './layout.js';
+import type { Dataset, LandedObject } from '../layout/index.js';
 import { sqlString } from './views.js';
 
 /**

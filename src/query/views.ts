@@ -1,7 +1,15 @@
+import {
+  type ColumnTable,
+  ERROR_COLUMNS,
+  EVENT_COLUMNS,
+  type LogicalType,
+  PARTITION_COLUMNS,
+} from '../layout/index.js';
+
 /**
- * The SQL of the `events` and `errors` views over explicit lists of local files. Column types are
- * given, not inferred, so an empty sink, a sink of one format or of both, and files missing an
- * optional field all give the same columns.
+ * The SQL of the `events` and `errors` views over explicit lists of local files. Column types come
+ * from the layout's column tables, not from the files, so an empty sink, a sink of one format or of
+ * both, and files missing an optional field all give the same columns.
  */
 
 /** A SQL string literal. */
@@ -14,65 +22,53 @@ export function sqlIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** The columns of `events`, in order, with their DuckDB types. */
-export const EVENT_COLUMNS: readonly (readonly [name: string, type: string])[] = [
-  ['event_id', 'VARCHAR'],
-  ['user_id', 'VARCHAR'],
-  ['event', 'VARCHAR'],
-  ['timestamp', 'TIMESTAMPTZ'],
-  ['received_at', 'TIMESTAMPTZ'],
-  ['session_id', 'VARCHAR'],
-  ['sent_at', 'TIMESTAMPTZ'],
-  ['original_timestamp', 'TIMESTAMPTZ'],
-  ['properties', 'JSON'],
-  ['context', 'JSON'],
-];
+/** The DuckDB type of each logical type: what every source is cast to. */
+const DUCKDB_TYPE: Record<LogicalType, string> = {
+  string: 'VARCHAR',
+  integer: 'INTEGER',
+  timestamp: 'TIMESTAMPTZ',
+  date: 'DATE',
+  json: 'JSON',
+};
 
-/** The columns of `errors`, in order, with their DuckDB types. */
-export const ERROR_COLUMNS: readonly (readonly [name: string, type: string])[] = [
-  ['reason', 'VARCHAR'],
-  ['message', 'VARCHAR'],
-  ['shard_id', 'VARCHAR'],
-  ['sequence_number', 'VARCHAR'],
-  ['sub_sequence_number', 'INTEGER'],
-  ['partition_key', 'VARCHAR'],
-  ['approximate_arrival_timestamp', 'TIMESTAMPTZ'],
-  ['event_source_arn', 'VARCHAR'],
-  ['data', 'VARCHAR'],
-];
+type SqlColumn = readonly [name: string, type: string];
+
+/** The columns of a column table, in order, with their DuckDB types. */
+export function sqlColumns(columns: ColumnTable): SqlColumn[] {
+  return columns.map(({ name, type }) => [name, DUCKDB_TYPE[type]] as const);
+}
 
 /** The partition columns, from the `dt=…/hour=…` path segments, as Athena's tables have them. */
-export const PARTITION_COLUMNS: readonly (readonly [name: string, type: string])[] = [
-  ['dt', 'DATE'],
-  ['hour', 'INTEGER'],
-];
+const PARTITIONS = sqlColumns(PARTITION_COLUMNS);
 
-const HIVE = `hive_partitioning = true, hive_types = {'dt': 'DATE', 'hour': 'INTEGER'}`;
+const HIVE = `hive_partitioning = true, hive_types = {${PARTITIONS.map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ')}}`;
 
 function fileList(paths: readonly string[]): string {
   return `[${paths.map(sqlString).join(', ')}]`;
 }
 
 /** The typed projection every source of a view goes through, so the parts of a UNION line up. */
-function projection(columns: readonly (readonly [string, string])[]): string {
-  return [...columns, ...PARTITION_COLUMNS]
+function projection(columns: ColumnTable): string {
+  return [...sqlColumns(columns), ...PARTITIONS]
     .map(([name, type]) => `CAST(${sqlIdentifier(name)} AS ${type}) AS ${sqlIdentifier(name)}`)
     .join(', ');
 }
 
-function emptySource(columns: readonly (readonly [string, string])[]): string {
-  const all = [...columns, ...PARTITION_COLUMNS]
+function emptySource(columns: ColumnTable): string {
+  const all = [...sqlColumns(columns), ...PARTITIONS]
     .map(([name, type]) => `CAST(NULL AS ${type}) AS ${sqlIdentifier(name)}`)
     .join(', ');
   return `SELECT ${all} WHERE false`;
 }
 
-function jsonSource(columns: readonly (readonly [string, string])[], paths: readonly string[]): string {
-  const struct = columns.map(([name, type]) => `${sqlIdentifier(name)}: ${sqlString(type)}`).join(', ');
+function jsonSource(columns: ColumnTable, paths: readonly string[]): string {
+  const struct = sqlColumns(columns)
+    .map(([name, type]) => `${sqlIdentifier(name)}: ${sqlString(type)}`)
+    .join(', ');
   return `SELECT ${projection(columns)} FROM read_json(${fileList(paths)}, format = 'newline_delimited', compression = 'gzip', columns = {${struct}}, ${HIVE})`;
 }
 
-function parquetSource(columns: readonly (readonly [string, string])[], paths: readonly string[]): string {
+function parquetSource(columns: ColumnTable, paths: readonly string[]): string {
   return `SELECT ${projection(columns)} FROM read_parquet(${fileList(paths)}, union_by_name = true, ${HIVE})`;
 }
 
@@ -88,7 +84,7 @@ export interface SourceFiles {
 }
 
 /** Every row of the files, typed, with `dt` and `hour` (not `unique`: see `eventsSelect`). */
-export function rawSource(columns: readonly (readonly [string, string])[], files: SourceFiles): string {
+export function rawSource(columns: ColumnTable, files: SourceFiles): string {
   const parts: string[] = [];
   if (files.ndjson.length > 0) parts.push(jsonSource(columns, files.ndjson));
   if (files.parquet.length > 0) parts.push(parquetSource(columns, files.parquet));

@@ -1,6 +1,4 @@
 export {
-  MANIFEST_PREFIX,
-  manifestKeyOf,
   type RedriveManifest,
   type RedrivenRecord,
   type RedriveRun,

@@ -1,15 +1,11 @@
-import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { PipelineError, StoreError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
-import { assertSafeKey } from '../sink/keys.js';
+import { type ErrorLine, manifestKeyOf } from '../layout/index.js';
 
 const gzip = promisify(gzipCallback);
 const gunzip = promisify(gunzipCallback);
-
-/** Where manifests live: a hidden name, so readers of the sink (and `list`) never take them for data. */
-export const MANIFEST_PREFIX = '_redrive';
 
 /** One record put back on the stream: where it was, and where the stream put it this time. */
 export interface RedrivenRecord {
@@ -18,7 +14,7 @@ export interface RedrivenRecord {
   reason: string;
   shard_id: string;
   sequence_number: string;
-  sub_sequence_number?: string | number;
+  sub_sequence_number?: ErrorLine['sub_sequence_number'];
   sent_to: { shard_id: string; sequence_number: string };
 }
 
@@ -43,24 +39,8 @@ export interface RedriveManifest {
   runs: RedriveRun[];
 }
 
-/** Manifests are gzipped JSON: positions repeat so much that they shrink about twentyfold. */
-export const MANIFEST_EXTENSION = '.json.gz';
+/** The content headers of a manifest, which is gzipped JSON under `manifestKeyOf(<errors/ key>)`. */
 export const MANIFEST_CONTENT = { contentType: 'application/json', contentEncoding: 'gzip' };
-
-/**
- * The key of the manifest of an `errors/` object: `_redrive/<its key>.json.gz`, built only from the
- * store's own (already safe) key; one too long for a key is named by its digest instead.
- */
-export function manifestKeyOf(objectKey: string): string {
-  const key = `${MANIFEST_PREFIX}/${objectKey}${MANIFEST_EXTENSION}`;
-  try {
-    assertSafeKey(key);
-    return key;
-  } catch {
-    const digest = createHash('sha256').update(objectKey).digest('hex');
-    return `${MANIFEST_PREFIX}/by-digest/${digest}${MANIFEST_EXTENSION}`;
-  }
-}
 
 /** The manifest of an `errors/` object, or undefined when nothing has been re-driven from it yet. */
 export async function readManifest(

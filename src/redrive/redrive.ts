@@ -1,14 +1,13 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback } from 'node:zlib';
-import { NDJSON_GZIP } from '../consumer/landing.js';
 import { ConfigError, describeError, isRetriable, StoreError } from '../core/errors.js';
 import type { ObjectStore, StreamWriter } from '../core/ports.js';
+import { type ErrorLine, manifestKeyOf, NDJSON_GZIP, readErrorLine } from '../layout/index.js';
 import { type AcceptedRecord, BatchingProducer, type BatchingProducerOptions } from '../producer/index.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import {
   encodeManifest,
   MANIFEST_CONTENT,
-  manifestKeyOf,
   type RedriveManifest,
   type RedrivenRecord,
   type RedriveRun,
@@ -96,16 +95,18 @@ export interface RedriveResult extends RedriveStats {
   stopped: boolean;
 }
 
-/** One line of an `errors/` object, as `errorLine()` writes it. */
-interface ErrorRecord {
-  reason: string;
-  shard_id: string;
-  sequence_number: string;
-  sub_sequence_number?: string | number;
-  partition_key: string;
-  event_source_arn?: string;
-  data: string;
-}
+/** The columns of an `errors/` line that re-driving it needs: its reason, position, key and bytes. */
+type Needed = 'reason' | 'shard_id' | 'sequence_number' | 'partition_key' | 'data';
+const NEEDED: ReadonlySet<Needed> = new Set([
+  'reason',
+  'shard_id',
+  'sequence_number',
+  'partition_key',
+  'data',
+]);
+
+/** One line of an `errors/` object, as `errorLine()` writes it, read back. */
+type ErrorRecord = Partial<ErrorLine> & Pick<ErrorLine, Needed>;
 
 /** A line of an `errors/` object chosen to be sent. */
 interface Selected {
@@ -444,37 +445,18 @@ async function readLines(
   return lines;
 }
 
-/** An error record, or why the line is not one. */
+/** An error record, or why the line is not one: the columns it needs are there, and only `data` may be empty. */
 function parseErrorRecord(text: string): ErrorRecord | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return 'not JSON';
+  const record = readErrorLine(text, NEEDED);
+  if (typeof record === 'string') return record;
+  for (const field of NEEDED) {
+    if (field !== 'data' && record[field] === '') return `${field} is missing or not a string`;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
-  const v = value as Record<string, unknown>;
-  for (const field of ['reason', 'shard_id', 'sequence_number', 'partition_key', 'data'] as const) {
-    if (typeof v[field] !== 'string' || (field !== 'data' && v[field] === '')) {
-      return `${field} is missing or not a string`;
-    }
-  }
-  const sub = v.sub_sequence_number;
-  if (sub !== undefined && typeof sub !== 'string' && typeof sub !== 'number') {
-    return 'sub_sequence_number is not a string or number';
-  }
-  if (v.event_source_arn !== undefined && typeof v.event_source_arn !== 'string') {
-    return 'event_source_arn is not a string';
-  }
-  return v as unknown as ErrorRecord;
+  return record;
 }
 
 /** Where a record sat in the stream: identifies a line across runs even if its object were rewritten. */
-function recordId(r: {
-  shard_id: string;
-  sequence_number: string;
-  sub_sequence_number?: string | number;
-}): string {
+function recordId(r: Pick<ErrorLine, 'shard_id' | 'sequence_number' | 'sub_sequence_number'>): string {
   return `${r.shard_id}\n${r.sequence_number}\n${r.sub_sequence_number ?? ''}`;
 }
 

@@ -1,5 +1,4 @@
 export { DirectoryStore } from './directory/index.js';
-export { assertSafeKey, isHiddenName } from './keys.js';
 export { openStore } from './open-store.js';
 export {
   configuredS3Endpoint,

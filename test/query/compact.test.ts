@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compact, isCompactedKey, parseCompactBefore } from '../../src/compact/index.js';
+import { compact, parseCompactBefore } from '../../src/compact/index.js';
 import type { ObjectStore } from '../../src/core/ports.js';
+import { isCompactedKey } from '../../src/layout/index.js';
 import { cellValue, LandedData } from '../../src/query/index.js';
 import { DirectoryStore } from '../../src/sink/index.js';
 import { useTempDir } from '../support/temp.js';

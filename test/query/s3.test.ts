@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { compact, isCompactedKey } from '../../src/compact/index.js';
+import { compact } from '../../src/compact/index.js';
 import type { ObjectStore } from '../../src/core/ports.js';
-import { cellValue, LandedData, listLanded } from '../../src/query/index.js';
+import { isCompactedKey, listLanded } from '../../src/layout/index.js';
+import { cellValue, LandedData } from '../../src/query/index.js';
 import { S3Store } from '../../src/sink/index.js';
 import { freshS3Prefix } from '../contract/object-store-contract.js';
 import { runCli } from '../support/cli.js';

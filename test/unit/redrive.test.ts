@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHandler, errorsDestination, toLambdaRecord } from '../../src/consumer/index.js';
 import { ConfigError, StoreError } from '../../src/core/errors.js';
 import type { ObjectStore, StreamRecord } from '../../src/core/ports.js';
+import { manifestKeyOf } from '../../src/layout/index.js';
 import {
-  manifestKeyOf,
   type RedriveManifest,
   type RedriveOptions,
   type RejectedRecord,

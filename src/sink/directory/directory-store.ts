@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StoreError } from '../../core/errors.js';
 import type { ObjectInfo, ObjectStore, PutObjectOptions } from '../../core/ports.js';
-import { assertSafeKey, isHiddenName } from '../keys.js';
+import { assertSafeKey, isHiddenName } from '../../layout/index.js';
 
 /** File-system errors that may clear up by themselves (a full disk gets space, a busy one frees). */
 const TRANSIENT_CODES = new Set([

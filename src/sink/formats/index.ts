@@ -12,12 +12,6 @@ export const LANDING_FORMATS: readonly LandingFormat[] = ['ndjson', 'parquet'];
 
 export const DEFAULT_LANDING_FORMAT: LandingFormat = 'ndjson';
 
-/** How a Parquet object is stored: `.parquet`, with the media type registered for Parquet. */
-export const PARQUET = {
-  contentType: 'application/vnd.apache.parquet',
-  extension: '.parquet',
-} as const;
-
 /**
  * Rows per row group: DuckDB's default, large enough for good compression and statistics, small
  * enough that a reader can skip whole groups by their `timestamp` range.

@@ -1,81 +1,77 @@
 import { parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
 import type { ActivityEvent } from '../../event/types.js';
+import { type ColumnTable, EVENT_COLUMNS, type LogicalType } from '../../layout/index.js';
 import { PARQUET_ROW_GROUP_SIZE } from './index.js';
 
-// Instants are INT64 microseconds adjusted to UTC: what DuckDB, Arrow and Spark write for a time-zone
-// aware timestamp, which Athena (Trino), Spark and DuckDB all read as a timestamp. The legacy
-// converted type is set too, for older readers. Every column is OPTIONAL, as DuckDB writes them, so
-// the objects the consumer writes and those `activity compact` writes have one schema.
-const instant = (name: string): SchemaElement => ({
-  name,
-  type: 'INT64',
-  repetition_type: 'OPTIONAL',
-  converted_type: 'TIMESTAMP_MICROS',
-  logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' },
-});
-const text = (name: string): SchemaElement => ({
-  name,
-  type: 'BYTE_ARRAY',
-  repetition_type: 'OPTIONAL',
-  converted_type: 'UTF8',
-});
-// JSON text with the JSON logical type: DuckDB reads it as JSON, Athena and Spark as a string.
-const json = (name: string): SchemaElement => ({
-  name,
-  type: 'BYTE_ARRAY',
-  repetition_type: 'OPTIONAL',
-  converted_type: 'JSON',
-  logical_type: { type: 'JSON' },
-});
+/**
+ * How each logical type is stored. Every column is OPTIONAL, as DuckDB writes them, so the objects the
+ * consumer writes and those `activity compact` writes have one schema.
+ */
+const ELEMENT: Record<LogicalType, Omit<SchemaElement, 'name' | 'repetition_type'>> = {
+  string: { type: 'BYTE_ARRAY', converted_type: 'UTF8' },
+  integer: { type: 'INT32', converted_type: 'INT_32' },
+  // Instants are INT64 microseconds adjusted to UTC: what DuckDB, Arrow and Spark write for a time-zone
+  // aware timestamp, which Athena (Trino), Spark and DuckDB all read as a timestamp. The legacy
+  // converted type is set too, for older readers.
+  timestamp: {
+    type: 'INT64',
+    converted_type: 'TIMESTAMP_MICROS',
+    logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' },
+  },
+  date: { type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' } },
+  // JSON text with the JSON logical type: DuckDB reads it as JSON, Athena and Spark as a string.
+  json: { type: 'BYTE_ARRAY', converted_type: 'JSON', logical_type: { type: 'JSON' } },
+};
 
-const COLUMNS: SchemaElement[] = [
-  text('event_id'),
-  text('user_id'),
-  text('event'),
-  instant('timestamp'),
-  instant('received_at'),
-  text('session_id'),
-  instant('sent_at'),
-  instant('original_timestamp'),
-  json('properties'),
-  json('context'),
-];
+/** The Parquet columns of a column table, in its order. */
+export function parquetColumns(columns: ColumnTable): SchemaElement[] {
+  return columns.map(({ name, type }) => {
+    const { type: physical, ...annotations } = ELEMENT[type];
+    return { name, type: physical, repetition_type: 'OPTIONAL', ...annotations };
+  });
+}
 
 /**
- * The Parquet schema of landed events: the NDJSON fields, in the same order, with times as
+ * The Parquet schema of landed events: the columns of `EVENT_COLUMNS`, in order, with times as
  * timestamps. `dt` and `hour` are not columns: as in Hive, they are the object's path.
  */
 export const EVENT_PARQUET_SCHEMA: readonly SchemaElement[] = [
-  { name: 'activity_event', num_children: COLUMNS.length },
-  ...COLUMNS,
+  { name: 'activity_event', num_children: EVENT_COLUMNS.length },
+  ...parquetColumns(EVENT_COLUMNS),
 ];
 
 /** Microseconds since the epoch of a landed ISO 8601 time. */
-function micros(iso: string | undefined): bigint | null {
+function micros(iso: unknown): bigint | null {
   if (iso === undefined) return null;
-  return BigInt(Date.parse(iso)) * 1000n;
+  return BigInt(Date.parse(iso as string)) * 1000n;
 }
+
+/** Days since the epoch of a `YYYY-MM-DD` date. */
+function days(date: unknown): number | null {
+  if (date === undefined) return null;
+  return Date.parse(`${date as string}T00:00:00.000Z`) / 86_400_000;
+}
+
+/** A landed value as the writer takes it for a column of each logical type. */
+const VALUE: Record<LogicalType, (value: unknown) => unknown> = {
+  string: (v) => v ?? null,
+  integer: (v) => v ?? null,
+  timestamp: micros,
+  date: days,
+  json: (v) => v ?? null,
+};
 
 /**
  * Encodes landed events as one Parquet object (snappy-compressed, statistics on), with pure
  * JavaScript (`hyparquet-writer`): nothing native, so it bundles into the Lambda file.
  */
 export function encodeEventsParquet(events: readonly ActivityEvent[]): Uint8Array {
-  const column = <T>(pick: (e: ActivityEvent) => T) => events.map(pick);
   const buffer = parquetWriteBuffer({
     schema: [...EVENT_PARQUET_SCHEMA],
-    columnData: [
-      { name: 'event_id', data: column((e) => e.event_id) },
-      { name: 'user_id', data: column((e) => e.user_id) },
-      { name: 'event', data: column((e) => e.event) },
-      { name: 'timestamp', data: column((e) => micros(e.timestamp)) },
-      { name: 'received_at', data: column((e) => micros(e.received_at)) },
-      { name: 'session_id', data: column((e) => e.session_id ?? null) },
-      { name: 'sent_at', data: column((e) => micros(e.sent_at)) },
-      { name: 'original_timestamp', data: column((e) => micros(e.original_timestamp)) },
-      { name: 'properties', data: column((e) => e.properties ?? null) },
-      { name: 'context', data: column((e) => e.context ?? null) },
-    ],
+    columnData: EVENT_COLUMNS.map(({ name, type }) => {
+      const value = VALUE[type];
+      return { name, data: events.map((e) => value(e[name])) };
+    }),
     rowGroupSize: PARQUET_ROW_GROUP_SIZE,
     createdBy: 'activity-pipeline',
   });

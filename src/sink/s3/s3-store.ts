@@ -13,7 +13,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ConfigError } from '../../core/errors.js';
 import type { ObjectInfo, ObjectStore, PutObjectOptions } from '../../core/ports.js';
-import { assertSafeKey, isHiddenName } from '../keys.js';
+import { assertSafeKey, isHiddenName } from '../../layout/index.js';
 import { type S3ErrorContext, type S3Operation, toStoreError } from './s3-errors.js';
 
 /** Attempts per S3 call (the first try and its retries) unless `AWS_MAX_ATTEMPTS` or an option says. */
