@@ -6,7 +6,15 @@
 export * from './collector/index.js';
 export * from './compact/index.js';
 export * from './consumer/index.js';
-export { ConfigError, PipelineError, type Stage, StoreError, StreamError } from './core/errors.js';
+export {
+  ConfigError,
+  PipelineError,
+  type Stage,
+  StoreError,
+  type StoreErrorCode,
+  StreamError,
+  type StreamErrorCode,
+} from './core/errors.js';
 export * from './core/limits.js';
 export * from './core/locations.js';
 export type * from './core/ports.js';
@@ -24,11 +32,11 @@ export {
   loadParquetEncoder,
   parseLandingFormat,
 } from './sink/formats/index.js';
-export { assertSafeKey, isHiddenName } from './sink/keys.js';
 export { openStore } from './sink/open-store.js';
 export type { S3Store, S3StoreLocation, S3StoreOptions } from './sink/s3/index.js';
 export { FileCheckpointStore } from './stream/checkpoints/file-checkpoint-store.js';
 export type { KinesisStream, KinesisStreamOptions } from './stream/kinesis/index.js';
+export { FileLeaseStore } from './stream/leases/file-lease-store.js';
 export {
   DEFAULT_LOCAL_SHARDS,
   LocalStream,
@@ -40,5 +48,6 @@ export {
   type OpenStreamOptions,
   openStream,
   type Stream,
+  type StreamConnection,
 } from './stream/open-stream.js';
 export { checkPut } from './stream/put-limits.js';
