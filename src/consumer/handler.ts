@@ -14,8 +14,9 @@ import {
 } from '../layout/index.js';
 import { DEFAULT_LANDING_FORMAT, type LandingFormat, loadParquetEncoder } from '../sink/formats/index.js';
 import { retry } from '../util/backoff.js';
+import { fromKinesisRecord } from './envelope.js';
 import { deaggregateKpl, isKplAggregate, type KplUserRecord } from './kpl.js';
-import { DEFAULT_COMPRESSION_LEVEL, type ErrorReason, encodeLines, shardIdOf } from './landing.js';
+import { DEFAULT_COMPRESSION_LEVEL, type ErrorReason, encodeLines } from './landing.js';
 
 /** What one successful invocation landed. */
 export interface BatchStats {
@@ -129,24 +130,20 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     };
 
     for (const record of event.Records) {
-      const shardId = shardIdOf(record.eventID);
-      const { sequenceNumber, partitionKey } = record.kinesis;
+      const raw = fromKinesisRecord(record);
+      const { shardId, sequenceNumber, arrivalMs } = raw;
       const streamArn = record.eventSourceARN;
       const first = firstOfShard.get(shardId);
       if (first === undefined || compareSequenceNumbers(sequenceNumber, first) < 0)
         firstOfShard.set(shardId, sequenceNumber);
-      const arrivalMs = Math.round(record.kinesis.approximateArrivalTimestamp * 1000);
-      const bytes = Buffer.from(record.kinesis.data, 'base64');
+      const bytes = Buffer.from(raw.data, 'base64');
       if (!isKplAggregate(bytes)) {
         const result = parseOrReject(bytes, {
           receivedAt: arrivalMs,
           fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber),
         });
         if (result.ok) landEvent(result, shardId, sequenceNumber);
-        else {
-          const raw = { shardId, sequenceNumber, partitionKey, arrivalMs, data: record.kinesis.data };
-          landError(raw, result.reason, result.message, streamArn);
-        }
+        else landError(raw, result.reason, result.message, streamArn);
         continue;
       }
 
@@ -155,7 +152,6 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         users = deaggregateKpl(bytes);
       } catch (error) {
         if (!(error instanceof StreamError)) throw error;
-        const raw = { shardId, sequenceNumber, partitionKey, arrivalMs, data: record.kinesis.data };
         landError(raw, 'invalid_aggregate', error.message, streamArn);
         continue;
       }
@@ -170,15 +166,13 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         if (result.ok) landEvent(result, shardId, sequenceNumber);
         else {
           const data = Buffer.from(user.data.buffer, user.data.byteOffset, user.data.byteLength);
-          const raw = {
-            shardId,
-            sequenceNumber,
+          const userRaw = {
+            ...raw,
             subSequenceNumber: sub,
             partitionKey: user.partitionKey,
-            arrivalMs,
             data: data.toString('base64'),
           };
-          landError(raw, result.reason, result.message, streamArn);
+          landError(userRaw, result.reason, result.message, streamArn);
         }
       }
     }
