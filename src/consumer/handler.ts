@@ -35,7 +35,11 @@ export interface HandlerOptions {
   compressionLevel?: number;
   /** How events land: NDJSON gzip (the default) or Parquet. Error lines are NDJSON gzip either way. */
   format?: LandingFormat;
-  /** Tries of each object write within one invocation before the batch is reported failed. */
+  /**
+   * Tries of each object write within one invocation before the batch is reported failed (default 1).
+   * Each layer owns one kind of retry: the S3 client retries a request (5 attempts), the event source
+   * mapping or the local runner retries the batch with backoff; the handler need not add a third.
+   */
   putAttempts?: number;
   /** Called after each invocation that landed its whole batch. */
   onBatch?: (stats: BatchStats) => void;
@@ -79,16 +83,12 @@ interface Group {
 export function createHandler(options: HandlerOptions): ActivityHandler {
   const { store } = options;
   const level = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
-  const putAttempts = options.putAttempts ?? 3;
+  const putAttempts = options.putAttempts ?? 1;
   const parquet = (options.format ?? DEFAULT_LANDING_FORMAT) === 'parquet';
   const warn = options.warn ?? ((message: string) => console.warn(message));
 
   return async (event, context) => {
-    const remaining = context?.getRemainingTimeInMillis();
-    const signal =
-      remaining === undefined
-        ? undefined
-        : AbortSignal.timeout(Math.max(1, remaining - Math.min(TIMEOUT_MARGIN_MS, remaining / 10)));
+    const signal = writeDeadline(context?.getRemainingTimeInMillis());
     const groups = new Map<string, Group>();
     const firstOfShard = new Map<string, string>();
     const partitions = new Partitioner();
@@ -199,6 +199,19 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     options.onBatch?.({ records: event.Records.length, events, errors, objects: groups.size, bytes });
     return { batchItemFailures: [] };
   };
+}
+
+/**
+ * Aborts writes a moment before the invocation's time runs out (at once when none is left); none
+ * without Lambda's context.
+ */
+function writeDeadline(remainingMs: number | undefined): AbortSignal | undefined {
+  if (remainingMs === undefined) return undefined;
+  // AbortSignal.timeout takes whole milliseconds only (it throws on a fraction).
+  const budget = Math.floor(remainingMs - Math.min(TIMEOUT_MARGIN_MS, remainingMs / 10));
+  return budget > 0
+    ? AbortSignal.timeout(budget)
+    : AbortSignal.abort(new Error('the invocation has no time left to write'));
 }
 
 async function putWithRetry(
