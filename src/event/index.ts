@@ -1,4 +1,16 @@
 export {
+  describePath,
+  findIllFormed,
+  findTooDeep,
+  findUnsafeNumbers,
+  mayHoldLoneSurrogate,
+  type UnsafeNumber,
+  type ValuePath,
+} from './faithful.js';
+export {
+  checkFaithful,
+  invalidUnicode,
+  mayHoldUnsafeNumber,
   type ParseContext,
   type ParseResult,
   parseEvent,
@@ -6,7 +18,8 @@ export {
   positionEventId,
   REJECT_REASONS,
   type RejectReason,
+  unsafeNumber,
 } from './parse.js';
-export { type EventInput, eventInputSchema, MAX_NAME_LENGTH } from './schema.js';
+export { type EventInput, eventInputSchema, MAX_EVENT_DEPTH, MAX_NAME_LENGTH } from './schema.js';
 export { formatTime, parseTime, parseTimeOrAgo } from './time.js';
 export type { ActivityEvent, ActivityEventInput, JsonValue } from './types.js';
