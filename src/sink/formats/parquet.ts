@@ -57,6 +57,15 @@ function micros(iso: string | undefined): bigint | null {
 }
 
 /**
+ * A JSON column's value, so that hyparquet writes it as it is. It copies each object key by key
+ * before `JSON.stringify`, and a copy by assignment turns a `"__proto__"` key into the copy's
+ * prototype: the key was lost. It passes an object without a prototype through untouched.
+ */
+function asWritten(value: object | undefined): object | null {
+  return value === undefined ? null : Object.assign(Object.create(null), value);
+}
+
+/**
  * Encodes landed events as one Parquet object (snappy-compressed, statistics on), with pure
  * JavaScript (`hyparquet-writer`): nothing native, so it bundles into the Lambda file.
  */
@@ -73,8 +82,8 @@ export function encodeEventsParquet(events: readonly ActivityEvent[]): Uint8Arra
       { name: 'session_id', data: column((e) => e.session_id ?? null) },
       { name: 'sent_at', data: column((e) => micros(e.sent_at)) },
       { name: 'original_timestamp', data: column((e) => micros(e.original_timestamp)) },
-      { name: 'properties', data: column((e) => e.properties ?? null) },
-      { name: 'context', data: column((e) => e.context ?? null) },
+      { name: 'properties', data: column((e) => asWritten(e.properties)) },
+      { name: 'context', data: column((e) => asWritten(e.context)) },
     ],
     rowGroupSize: PARQUET_ROW_GROUP_SIZE,
     createdBy: 'activity-pipeline',
