@@ -98,29 +98,41 @@ export function survey(value: unknown, maxDepth: number): number {
   if (typeof value === 'number') return HOLDS_NUMBER;
   if (typeof value !== 'object' || value === null) return 0;
   let found = 0;
-  const values: object[] = [value];
-  const depths: number[] = [1];
-  for (let item = values.pop(); item !== undefined; item = values.pop()) {
-    const depth = depths.pop() as number;
+  // The stacks are made only when something nests: most of these objects are flat.
+  let values: object[] | undefined;
+  let depths: number[] | undefined;
+  let item: object | undefined = value;
+  let depth = 1;
+  while (item !== undefined) {
     if (depth > maxDepth) return found | TOO_DEEP;
     if (Array.isArray(item)) {
       for (const child of item) {
         if (typeof child === 'number') found = HOLDS_NUMBER;
         else if (typeof child === 'object' && child !== null) {
+          if (values === undefined || depths === undefined) {
+            values = [];
+            depths = [];
+          }
           values.push(child);
           depths.push(depth + 1);
         }
       }
-      continue;
-    }
-    for (const key in item) {
-      const child: unknown = (item as Record<string, unknown>)[key];
-      if (typeof child === 'number') found = HOLDS_NUMBER;
-      else if (typeof child === 'object' && child !== null) {
-        values.push(child);
-        depths.push(depth + 1);
+    } else {
+      for (const key in item) {
+        const child: unknown = (item as Record<string, unknown>)[key];
+        if (typeof child === 'number') found = HOLDS_NUMBER;
+        else if (typeof child === 'object' && child !== null) {
+          if (values === undefined || depths === undefined) {
+            values = [];
+            depths = [];
+          }
+          values.push(child);
+          depths.push(depth + 1);
+        }
       }
     }
+    item = values?.pop();
+    depth = depths?.pop() ?? 0;
   }
   return found;
 }
