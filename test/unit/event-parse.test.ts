@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_RECORD_BYTES } from '../../src/core/limits.js';
-import { MAX_EVENT_DEPTH, parseEventRecord, parseTime, positionEventId } from '../../src/event/index.js';
+import {
+  MAX_EVENT_DEPTH,
+  parseEventRecord,
+  parseTime,
+  positionEventId,
+  REJECT_REASONS,
+} from '../../src/event/index.js';
+import { parseReasons, REDRIVE_REASONS } from '../../src/redrive/index.js';
 
 const receivedAt = Date.parse('2026-11-25T19:31:12.041Z');
 const context = { receivedAt, fallbackId: () => 'fallback-id' };
@@ -196,6 +203,15 @@ describe('parseEventRecord: nothing lands that a reader cannot read back as it w
       context,
     );
     expect(!inArray.ok && inArray.message).toMatch(/^context\.k\[0\](\.a)+ nests deeper/);
+  });
+
+  it('gives redrive --reason every new reason', () => {
+    expect(parseReasons(['invalid_unicode,unsafe_number', 'too_deep'])).toEqual([
+      'invalid_unicode',
+      'unsafe_number',
+      'too_deep',
+    ]);
+    expect(REDRIVE_REASONS).toEqual(expect.arrayContaining([...REJECT_REASONS]));
   });
 
   it('never quotes half of a surrogate pair in a message', () => {
