@@ -8,9 +8,9 @@ import {
   invalidUnicode,
   mayHoldLoneSurrogate,
   mayHoldUnsafeNumber,
-  type ParseResult,
   parseEvent,
   parseTime,
+  type Refusal,
   unsafeNumber,
   type ValuePath,
 } from '../event/index.js';
@@ -27,7 +27,7 @@ export type BodyItem =
   | { index: number; code: BodyItemCode; message: string };
 
 /** Why one event of a body was refused before the schema saw it. */
-export type BodyItemCode = 'invalid_utf8' | 'invalid_json' | 'invalid_unicode' | 'unsafe_number';
+export type BodyItemCode = 'invalid_utf8' | 'invalid_json' | 'invalid_unicode' | 'unsafe_number' | 'too_deep';
 
 export interface DecodedBody {
   items: BodyItem[];
@@ -147,7 +147,7 @@ function refuseUnfaithful(text: string, items: BodyItem[], shape: BodyShape): Bo
   const surrogates = mayHoldLoneSurrogate(text);
   const numbers = items.some((item) => 'value' in item && mayHoldUnsafeNumber(item.value));
   if (!surrogates && !numbers) return items;
-  const refused = new Map<number, ParseResult>();
+  const refused = new Map<number, Refusal>();
   if (numbers) {
     for (const number of findUnsafeNumbers(text)) {
       const [index, path] = eventPathOf(number.path, shape);
@@ -173,9 +173,8 @@ function eventPathOf(path: ValuePath, shape: BodyShape): [number | undefined, Va
   return typeof index === 'number' ? [index, path.slice(start + 1)] : [undefined, path];
 }
 
-function refusedItem(index: number, result: ParseResult): BodyItem {
-  if (result.ok) throw new Error('a refusal was expected');
-  return { index, code: result.reason as BodyItemCode, message: result.message };
+function refusedItem(index: number, refusal: Refusal): BodyItem {
+  return { index, code: refusal.reason as BodyItemCode, message: refusal.message };
 }
 
 /**

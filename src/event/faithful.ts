@@ -1,8 +1,9 @@
 /**
  * What an event must be for every reader of the lake to read it back as it was sent: text that is
- * Unicode (no lone UTF-16 surrogate), and numbers that a double holds as written. Both checks start
- * with a test of the record's JSON text that almost every event passes at once, so the walk that
- * finds the offending value runs only for records that may hold one.
+ * Unicode (no lone UTF-16 surrogate), numbers that a double holds as written, and custom values
+ * shallow enough to be written again. Each check starts with a cheap test that almost every event
+ * passes at once (of the record's JSON text, or one walk of `properties` and `context`), so the
+ * search that finds the offending value runs only for records that may hold one.
  */
 
 // Node.js 20 has both (ES2024); the project's `lib` is ES2023.

@@ -17,6 +17,7 @@ export {
   parseEventRecord,
   positionEventId,
   REJECT_REASONS,
+  type Refusal,
   type RejectReason,
   unsafeNumber,
 } from './parse.js';

@@ -48,6 +48,9 @@ export type ParseResult =
   | { ok: true; event: ActivityEvent /** `event.timestamp` as epoch ms. */; timestampMs: number }
   | { ok: false; reason: RejectReason; message: string };
 
+/** A record refused, with its reason. */
+export type Refusal = Extract<ParseResult, { ok: false }>;
+
 export interface ParseContext {
   /** When the pipeline received the record (the stream's arrival time): epoch ms. */
   receivedAt: number;
@@ -89,7 +92,7 @@ const KEPT_AS_SENT = new Set<unknown>(['properties', 'context']);
  * a cheap test (of the text, or one walk of those two small objects): the search for the value
  * itself runs only for records that may hold one.
  */
-export function checkFaithful(text: string, value: unknown): ParseResult | undefined {
+export function checkFaithful(text: string, value: unknown): Refusal | undefined {
   const illFormed = mayHoldLoneSurrogate(text) ? findIllFormed(value) : undefined;
   if (illFormed !== undefined) return invalidUnicode(illFormed);
   if (typeof value !== 'object' || value === null) return undefined;
@@ -114,7 +117,7 @@ export function mayHoldUnsafeNumber(value: unknown): boolean {
   return ((survey(properties, KEPT_DEPTH) | survey(context, KEPT_DEPTH)) & HOLDS_NUMBER) !== 0;
 }
 
-function tooDeep(properties: unknown, context: unknown): ParseResult {
+function tooDeep(properties: unknown, context: unknown): Refusal {
   const inProperties = findTooDeep(properties, KEPT_DEPTH);
   const path =
     inProperties === undefined
@@ -124,7 +127,7 @@ function tooDeep(properties: unknown, context: unknown): ParseResult {
 }
 
 /** The refusal of a string or key with a lone surrogate at `path`. */
-export function invalidUnicode(path: ValuePath): ParseResult {
+export function invalidUnicode(path: ValuePath): Refusal {
   return reject(
     'invalid_unicode',
     `${describePath(path)} holds a lone UTF-16 surrogate (an unpaired \\uD800-\\uDFFF escape): it is not Unicode text, and readers of the landed data (DuckDB, Athena) refuse it: send the whole character`,
@@ -135,7 +138,7 @@ export function invalidUnicode(path: ValuePath): ParseResult {
  * The refusal of a number a double does not hold, `path` being where it is in the event; undefined
  * for a number outside `properties` and `context`.
  */
-export function unsafeNumber(number: UnsafeNumber, path: ValuePath): ParseResult | undefined {
+export function unsafeNumber(number: UnsafeNumber, path: ValuePath): Refusal | undefined {
   if (!KEPT_AS_SENT.has(path[0])) return undefined;
   const shown = number.text.length > 40 ? `${number.text.slice(0, 37)}...` : number.text;
   const why =
@@ -228,7 +231,7 @@ export function positionEventId(
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function reject(reason: RejectReason, message: string): ParseResult {
+function reject(reason: RejectReason, message: string): Refusal {
   // A message quotes what it was given, cut short: a cut may split a surrogate pair, and a lone
   // surrogate in an error line would make errors/ unreadable.
   return { ok: false, reason, message: message.toWellFormed() };
