@@ -9,19 +9,22 @@ import { useTempDir } from '../support/temp.js';
 const tempDir = useTempDir();
 
 describe("the handler with Lambda's context", () => {
-  it.each([297, 1_234.5, 120_000])('lands its batch with %s ms left (any remaining time, whole or not)', async (left) => {
-    const sink = path.join(await tempDir(), 'sink');
-    const store = new DirectoryStore(sink);
-    await store.connect();
-    const handler = createHandler({ store, warn: () => undefined });
+  it.each([297, 1_234.5, 120_000])(
+    'lands its batch with %s ms left (any remaining time, whole or not)',
+    async (left) => {
+      const sink = path.join(await tempDir(), 'sink');
+      const store = new DirectoryStore(sink);
+      await store.connect();
+      const handler = createHandler({ store, warn: () => undefined });
 
-    const response = await handler(eventOf([kinesisRecord(activityJson({ event_id: 'a' }), '1')]), {
-      getRemainingTimeInMillis: () => left,
-    });
+      const response = await handler(eventOf([kinesisRecord(activityJson({ event_id: 'a' }), '1')]), {
+        getRemainingTimeInMillis: () => left,
+      });
 
-    expect(response.batchItemFailures).toEqual([]);
-    expect((await readLanded(sink)).events.map((e) => e.event_id)).toEqual(['a']);
-  });
+      expect(response.batchItemFailures).toEqual([]);
+      expect((await readLanded(sink)).events.map((e) => e.event_id)).toEqual(['a']);
+    },
+  );
 
   it('reports the batch failed, without throwing, when no time is left to write', async () => {
     const sink = path.join(await tempDir(), 'sink');
