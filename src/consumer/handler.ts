@@ -2,7 +2,13 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import { describeError, StreamError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { compareSequenceNumbers } from '../core/sequence-numbers.js';
-import { type ActivityEvent, type ParseResult, parseEventRecord, positionEventId } from '../event/index.js';
+import {
+  type ActivityEvent,
+  type ParseResult,
+  parseEventRecord,
+  positionEventId,
+  TimeFormatter,
+} from '../event/index.js';
 import {
   type Dataset,
   errorLine,
@@ -92,6 +98,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     const groups = new Map<string, Group>();
     const firstOfShard = new Map<string, string>();
     const partitions = new Partitioner();
+    const times = new TimeFormatter();
     let events = 0;
     let errors = 0;
     const add = (
@@ -140,6 +147,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       if (!isKplAggregate(bytes)) {
         const result = parseOrReject(bytes, {
           receivedAt: arrivalMs,
+          times,
           fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber),
         });
         if (result.ok) landEvent(result, shardId, sequenceNumber);
@@ -161,6 +169,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         const user = users[sub] as KplUserRecord;
         const result = parseOrReject(user.data, {
           receivedAt: arrivalMs,
+          times,
           fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber, sub),
         });
         if (result.ok) landEvent(result, shardId, sequenceNumber);

@@ -22,5 +22,5 @@ export {
   unsafeNumber,
 } from './parse.js';
 export { type EventInput, eventInputSchema, MAX_EVENT_DEPTH, MAX_NAME_LENGTH } from './schema.js';
-export { formatTime, parseTime, parseTimeOrAgo } from './time.js';
+export { formatTime, parseTime, parseTimeOrAgo, TimeFormatter } from './time.js';
 export type { ActivityEvent, ActivityEventInput, JsonValue } from './types.js';

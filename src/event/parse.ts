@@ -13,7 +13,7 @@ import {
   type ValuePath,
 } from './faithful.js';
 import { describeType, eventInputSchema, MAX_EVENT_DEPTH } from './schema.js';
-import { formatTime, isCanonicalTime, parseTime } from './time.js';
+import { formatTime, isCanonicalTime, parseTime, type TimeFormatter } from './time.js';
 import type { ActivityEvent, JsonValue } from './types.js';
 
 /** Why a record was not landed as an event. Each lands in `errors/` with its original bytes. */
@@ -56,6 +56,8 @@ export interface ParseContext {
   receivedAt: number;
   /** The id to give an event that arrives without one; derive it from the stream position. */
   fallbackId: () => string;
+  /** Formats `received_at`; a caller that parses many records of one arrival time passes one. */
+  times?: TimeFormatter;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -192,7 +194,7 @@ export function parseEvent(value: unknown, context: ParseContext): ParseResult {
     user_id: input.user_id,
     event: input.event,
     timestamp: canonical ? (input.timestamp as string) : formatTime(timestamp),
-    received_at: formatTime(receivedAt),
+    received_at: context.times === undefined ? formatTime(receivedAt) : context.times.format(receivedAt),
   };
   if (input.session_id !== undefined) event.session_id = input.session_id;
   if (input.sent_at !== undefined) {
