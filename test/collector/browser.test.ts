@@ -1,22 +1,18 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startCli } from '../support/cli.js';
 import { readLanded } from '../support/landed.js';
+import { CHROMIUM, CHROMIUM_INSTALL, requireProgram } from '../support/requires.js';
 import { type RunningCollector, startCollect } from './collect-cli.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(root, 'test-artifacts');
 // A laptop without Chromium skips these; CI installs it (.ci/run) and must never skip them.
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
-if (skip) {
-  console.warn(`browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium); CI runs them`);
-}
+const withChromium = requireProgram(CHROMIUM, CHROMIUM_INSTALL);
 
 /** Polls the landed data until `ready` holds for it, or fails after `timeoutMs`. */
 async function landedWhen(
@@ -37,7 +33,7 @@ async function landedWhen(
 
 const named = (events: Record<string, unknown>[], name: string) => events.filter((e) => e.event === name);
 
-describe.skipIf(skip)('the tracker and the dashboard in Chromium', () => {
+withChromium.describe('the tracker and the dashboard in Chromium', () => {
   let browser: Browser;
   let collector: RunningCollector;
   let consumer: ReturnType<typeof startCli>;
