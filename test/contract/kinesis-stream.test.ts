@@ -48,7 +48,8 @@ async function removeStream(name: string, ...handles: KinesisStream[]): Promise<
   }
 }
 
-runStreamContract('kinesis (kinesalite)', async () => {
+// Kinesis has no call that counts the records a stream holds.
+runStreamContract('kinesis (kinesalite)', { recordCount: false }, async () => {
   const name = uniqueName('contract');
   // Three shards: hash-key ranges that do not split evenly in binary. Separate handles (and
   // clients) for admin, writer and reader, as separate processes would have.

@@ -5,7 +5,7 @@ import { runStreamContract } from './stream-contract.js';
 
 const tempDir = useTempDir();
 
-runStreamContract('local (embedded log)', async () => {
+runStreamContract('local (embedded log)', { recordCount: true }, async () => {
   // Three shards: hash-key ranges that do not split evenly in binary.
   const stream = openLocalStream(path.join(await tempDir(), 'stream'), { shards: 3 });
   await stream.connect();
