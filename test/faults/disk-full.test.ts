@@ -15,6 +15,7 @@ import { DirectoryStore } from '../../src/sink/index.js';
 import { type LocalStream, openLocalStream } from '../../src/stream/index.js';
 import { startCli } from '../support/cli.js';
 import { readLanded } from '../support/landed.js';
+import { eventIdOf, readAll } from '../support/stream-records.js';
 import { useTempDir } from '../support/temp.js';
 import { countHidden, duplicates, sleep, waitFor } from './support.js';
 
@@ -42,24 +43,11 @@ function unmount(dir: string): void {
   }
 }
 
-/** Per shard, the event ids of the records in order, with their sequence numbers. */
 async function recordsByShard(stream: LocalStream): Promise<Map<string, { seq: bigint; id: string }[]>> {
   const byShard = new Map<string, { seq: bigint; id: string }[]>();
-  for (const { shardId } of await stream.listShards()) {
-    const records: { seq: bigint; id: string }[] = [];
-    let iterator = await stream.getShardIterator(shardId, { type: 'TRIM_HORIZON' });
-    for (;;) {
-      const result = await stream.getRecords(iterator, 10_000);
-      for (const r of result.records)
-        records.push({
-          seq: BigInt(r.sequenceNumber),
-          id: JSON.parse(Buffer.from(r.data).toString()).event_id,
-        });
-      if (result.records.length === 0 || result.nextShardIterator === undefined) break;
-      iterator = result.nextShardIterator;
-    }
-    byShard.set(shardId, records);
-  }
+  for (const { shardId } of await stream.listShards()) byShard.set(shardId, []);
+  for (const read of await readAll(stream))
+    byShard.get(read.shardId)?.push({ seq: BigInt(read.record.sequenceNumber), id: eventIdOf(read) });
   return byShard;
 }
 

@@ -13,6 +13,7 @@ import type { LandingFormat } from '../../src/sink/formats/index.js';
 import { DirectoryStore } from '../../src/sink/index.js';
 import { type LocalStream, openLocalStream } from '../../src/stream/local/index.js';
 import { eventOf, kinesisRecord } from '../support/kinesis-events.js';
+import { readAll } from '../support/stream-records.js';
 import { useTempDir } from '../support/temp.js';
 import { RECEIVED_AT } from './arbitraries.js';
 import {
@@ -240,17 +241,7 @@ async function assessViews(sink: string, records: Record_[], label: string): Pro
 }
 
 async function readStream(stream: LocalStream): Promise<StreamRecord[]> {
-  const all: StreamRecord[] = [];
-  for (const { shardId } of await stream.listShards()) {
-    let iterator = await stream.getShardIterator(shardId, { type: 'TRIM_HORIZON' });
-    for (;;) {
-      const page = await stream.getRecords(iterator, 10_000);
-      if (page.records.length === 0) break;
-      all.push(...page.records);
-      iterator = page.nextShardIterator as string;
-    }
-  }
-  return all;
+  return (await readAll(stream)).map((r) => r.record);
 }
 
 describe('every reader reads whatever lands, as it was accepted', () => {

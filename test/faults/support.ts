@@ -67,25 +67,7 @@ export async function countHidden(sink: string): Promise<number> {
 }
 
 /** The event id of every record in an embedded log, read through the stream's own reader. */
-export async function idsInStream(streamPath: string): Promise<string[]> {
-  const stream = openLocalStream(streamPath, { createIfMissing: false });
-  await stream.connect();
-  const ids: string[] = [];
-  try {
-    for (const shard of await stream.listShards()) {
-      let iterator = await stream.getShardIterator(shard.shardId, { type: 'TRIM_HORIZON' });
-      for (;;) {
-        const result = await stream.getRecords(iterator, 10_000);
-        for (const r of result.records) ids.push(JSON.parse(Buffer.from(r.data).toString()).event_id);
-        if (result.records.length === 0 || result.nextShardIterator === undefined) break;
-        iterator = result.nextShardIterator;
-      }
-    }
-  } finally {
-    await stream.close();
-  }
-  return ids;
-}
+export { idsInLog as idsInStream } from '../support/stream-records.js';
 
 /** Records an embedded log holds. */
 export async function recordsInStream(streamPath: string): Promise<number> {

@@ -2,9 +2,9 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { openLocalStream } from '../../src/stream/index.js';
 import { jsonSummary, runCli, startCli } from '../support/cli.js';
 import { readLanded } from '../support/landed.js';
+import { idsInLog as idsInStream } from '../support/stream-records.js';
 import { useTempDir } from '../support/temp.js';
 import { waitFor } from '../support/wait.js';
 
@@ -22,24 +22,6 @@ async function finishedObjects(dir: string): Promise<Set<string>> {
   } catch {
     return new Set();
   }
-}
-
-/** The event ids in the stream, read through the stream's own reader. */
-async function idsInStream(streamPath: string): Promise<string[]> {
-  const stream = openLocalStream(streamPath, { createIfMissing: false });
-  await stream.connect();
-  const ids: string[] = [];
-  for (const shard of await stream.listShards()) {
-    let iterator: string | undefined = await stream.getShardIterator(shard.shardId, { type: 'TRIM_HORIZON' });
-    while (iterator !== undefined) {
-      const result = await stream.getRecords(iterator, 10_000);
-      for (const r of result.records) ids.push(JSON.parse(Buffer.from(r.data).toString()).event_id);
-      if (result.records.length === 0) break;
-      iterator = result.nextShardIterator;
-    }
-  }
-  await stream.close();
-  return ids;
 }
 
 describe('crash recovery', () => {

@@ -23,6 +23,7 @@ import { type LocalStream, openLocalStream } from '../../src/stream/local/index.
 import { activityJson, eventOf, kinesisRecord } from '../support/kinesis-events.js';
 import { readLanded } from '../support/landed.js';
 import { type RunningS3rver, startS3rver, stubS3Environment } from '../support/s3rver.js';
+import { type ReadRecord, readAll } from '../support/stream-records.js';
 import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
@@ -87,19 +88,8 @@ async function landBadRecords(s: Setup): Promise<void> {
   expect(response.batchItemFailures).toEqual([]);
 }
 
-/** Every record of the stream, all shards, from the start. */
-async function readStream(stream: LocalStream): Promise<{ shardId: string; record: StreamRecord }[]> {
-  const all: { shardId: string; record: StreamRecord }[] = [];
-  for (const { shardId } of await stream.listShards()) {
-    let iterator = await stream.getShardIterator(shardId, { type: 'TRIM_HORIZON' });
-    for (;;) {
-      const page = await stream.getRecords(iterator, 10_000);
-      if (page.records.length === 0) break;
-      for (const record of page.records) all.push({ shardId, record });
-      iterator = page.nextShardIterator as string;
-    }
-  }
-  return all;
+async function readStream(stream: LocalStream): Promise<ReadRecord[]> {
+  return readAll(stream);
 }
 
 function asSent(records: { record: StreamRecord }[]): { partitionKey: string; data: string }[] {
