@@ -2,6 +2,10 @@
  * The tracking plan: one JSON file of event schemas and policies, compiled once with ajv, and the one
  * `check` every path applies (collector, consumer, Lambda), with `infer` and `diff` against landed data.
  */
+
+export { type DiffCount, diffPlan, formatDiff, type PlanDiff } from './diff.js';
+export { draftPlan, type KeyObservation } from './infer.js';
+export { diffWithLanded, type EventsQuery, inferPlan } from './landed.js';
 export { describeAjvError, showValue } from './messages.js';
 export {
   DEFAULT_POLICIES,

@@ -123,6 +123,12 @@ export class TrackingPlan {
     return Array.isArray(required) ? (required as string[]) : [];
   }
 
+  /** The schema violations of a planned event, whatever the policies; none for an unplanned one. */
+  violationsOf(event: ActivityEvent): Violation[] {
+    const compiled = this.events.get(event.event);
+    return compiled === undefined ? [] : schemaViolations(compiled, event);
+  }
+
   /** What the plan says of `event`. Never throws. */
   check(event: ActivityEvent): PlanVerdict {
     const compiled = this.events.get(event.event);

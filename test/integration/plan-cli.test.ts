@@ -1,0 +1,123 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseSinkUrl } from '../../src/core/locations.js';
+import { diffWithLanded, type PlanFile, TrackingPlan } from '../../src/plan/index.js';
+import { LandedData } from '../../src/query/index.js';
+import { runCli } from '../support/cli.js';
+import { useTempDir } from '../support/temp.js';
+
+const tempDir = useTempDir();
+
+async function simulatedSink() {
+  const dir = await tempDir();
+  const sink = path.join(dir, 'sink');
+  const run = await runCli([
+    'run',
+    ...['--events', '2000', '--users', '50', '--seed', 'plan'],
+    ...['--stream', path.join(dir, 'stream'), '--sink', sink],
+  ]);
+  expect(run.code, run.stderr).toBe(0);
+  return { dir, sink };
+}
+
+async function count(sink: string, sql: string): Promise<number> {
+  const data = await LandedData.open(parseSinkUrl(sink));
+  try {
+    return Number((await data.query(sql)).rows[0]?.[0]);
+  } finally {
+    await data.close();
+  }
+}
+
+describe('activity plan', () => {
+  it('infers a plan from the simulated shop that its own data passes, even rejecting unplanned properties', async () => {
+    // Prepare
+    const { dir, sink } = await simulatedSink();
+    const file = path.join(dir, 'plan.json');
+    // Act
+    const infer = await runCli(['plan', 'infer', '--sink', sink, '--out', file]);
+    const draft = JSON.parse(await readFile(file, 'utf8')) as PlanFile;
+    draft.policies = { unplanned_events: 'reject', unplanned_properties: 'reject', violations: 'reject' };
+    await writeFile(file, JSON.stringify(draft));
+    const check = await runCli(['plan', 'check', file, '--json']);
+    const diff = await runCli(['plan', 'diff', file, '--sink', sink, '--json']);
+    // Assess
+    expect(infer.code, infer.stderr).toBe(0);
+    expect(draft.events.purchase?.properties).toMatchObject({
+      required: ['amount', 'currency', 'items', 'order_id'],
+      properties: { amount: { type: 'number' }, items: { type: 'integer' }, currency: { type: 'string' } },
+    });
+    expect(check.code, check.stderr).toBe(0);
+    expect(JSON.parse(check.stdout).events).toEqual([
+      'add_to_cart',
+      'click',
+      'login',
+      'logout',
+      'page_view',
+      'purchase',
+    ]);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(JSON.parse(diff.stdout)).toEqual({
+      events: 2000,
+      passing: 2000,
+      unplannedEvents: {},
+      unseenEvents: [],
+      unplannedProperties: {},
+      violations: {},
+    });
+  });
+
+  it('diffs a plan with the data: unplanned events and properties, violations counted by rule', async () => {
+    // Prepare
+    const { sink } = await simulatedSink();
+    const shop = JSON.parse(
+      await readFile(path.resolve('examples/shop-tracking-plan.json'), 'utf8'),
+    ) as PlanFile;
+    delete shop.events.logout;
+    shop.events.purchase = {
+      properties: {
+        type: 'object',
+        required: ['amount', 'coupon'],
+        properties: { amount: { type: 'string' }, coupon: { type: 'string' } },
+      },
+    };
+    const plan = TrackingPlan.fromPlan(shop);
+    const purchases = await count(sink, "SELECT count(*) FROM events WHERE event = 'purchase'");
+    const logouts = await count(sink, "SELECT count(*) FROM events WHERE event = 'logout'");
+    // Act
+    const data = await LandedData.open(parseSinkUrl(sink));
+    const diff = await diffWithLanded(plan, data).finally(() => data.close());
+    // Assess
+    expect(purchases).toBeGreaterThan(0);
+    expect(diff.unplannedEvents).toEqual({ logout: logouts });
+    expect(diff.unplannedProperties).toEqual({
+      purchase: { currency: purchases, items: purchases, order_id: purchases },
+    });
+    expect(diff.violations['purchase properties/amount type']).toMatchObject({
+      count: purchases,
+      reason: 'schema_violation',
+    });
+    expect(diff.violations['purchase properties/amount type']?.example).toMatch(
+      /^properties\/amount must be string \(given [\d.]+\)$/,
+    );
+    expect(diff.violations['purchase properties required']).toMatchObject({ count: purchases });
+    expect(diff.passing).toBe(diff.events - purchases);
+  });
+
+  it('refuses a bad plan in one line naming the file and the JSON pointer', async () => {
+    // Prepare
+    const file = path.join(await tempDir(), 'plan.json');
+    await writeFile(
+      file,
+      JSON.stringify({ events: { purchase: { properties: { type: 'object', required: 'amount' } } } }),
+    );
+    // Act
+    const check = await runCli(['plan', 'check', file]);
+    // Assess
+    expect(check.code).toBe(2);
+    expect(check.stderr).toBe(
+      `activity: ${file}: /events/purchase/properties/required must be array (given "amount")\n`,
+    );
+  });
+});
