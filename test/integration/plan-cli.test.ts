@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSinkUrl } from '../../src/core/locations.js';
 import { diffWithLanded, type PlanFile, TrackingPlan } from '../../src/plan/index.js';
 import { LandedData } from '../../src/query/index.js';
-import { runCli } from '../support/cli.js';
+import { jsonSummary, runCli } from '../support/cli.js';
 import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
@@ -119,5 +119,72 @@ describe('activity plan', () => {
     expect(check.stderr).toBe(
       `activity: ${file}: /events/purchase/properties/required must be array (given "amount")\n`,
     );
+  });
+
+  it('enforces --tracking-plan in run and in consume', async () => {
+    // Prepare: the shop's plan without logout, whose events it then refuses.
+    const dir = await tempDir();
+    const file = path.join(dir, 'plan.json');
+    const shop = JSON.parse(
+      await readFile(path.resolve('examples/shop-tracking-plan.json'), 'utf8'),
+    ) as PlanFile;
+    delete shop.events.logout;
+    shop.policies = { unplanned_events: 'reject' };
+    await writeFile(file, JSON.stringify(shop));
+    const input = [
+      { user_id: 'u1', event: 'login', timestamp: 1764000000, properties: { method: 'google' } },
+      { user_id: 'u1', event: 'login', timestamp: 1764000001, properties: { method: 'fax' } },
+      { user_id: 'u1', event: 'logout', timestamp: 1764000002 },
+    ]
+      .map((e) => JSON.stringify(e))
+      .join('\n');
+    const stream = path.join(dir, 'stream');
+    const consumed = path.join(dir, 'consumed');
+    // Act
+    const run = await runCli([
+      'run',
+      ...['--events', '2000', '--users', '50', '--seed', 'plan', '--json', '--tracking-plan', file],
+      ...['--stream', path.join(dir, 'run-stream'), '--sink', path.join(dir, 'run-sink')],
+    ]);
+    const produced = await runCli(['produce', '--stream', stream, '--input', '-'], { input });
+    const consume = await runCli([
+      'consume',
+      ...['--stream', stream, '--sink', consumed, '--until-idle', '--tracking-plan', file],
+    ]);
+    // Assess
+    expect(run.code, run.stderr).toBe(0);
+    const logouts = await count(
+      path.join(dir, 'run-sink'),
+      "SELECT count(*) FROM errors WHERE reason = 'unplanned_event'",
+    );
+    expect(logouts).toBeGreaterThan(0);
+    expect(
+      await count(path.join(dir, 'run-sink'), "SELECT count(*) FROM events WHERE event = 'logout'"),
+    ).toBe(0);
+    expect(jsonSummary(run)).toMatchObject({ errors: logouts, landed: 2000 - logouts });
+    expect(produced.code, produced.stderr).toBe(0);
+    expect(consume.code, consume.stderr).toBe(0);
+    const data = await LandedData.open(parseSinkUrl(consumed));
+    const errors = await data
+      .query('SELECT reason, message FROM errors ORDER BY message')
+      .finally(() => data.close());
+    expect(errors.rows).toEqual([
+      ['unplanned_event', 'event "logout" is not in the tracking plan'],
+      [
+        'schema_violation',
+        'properties/method must be one of "password", "google", "apple", "magic_link" (given "fax")',
+      ],
+    ]);
+  });
+
+  it('refuses a bad --tracking-plan before consuming anything', async () => {
+    const dir = await tempDir();
+    const result = await runCli([
+      'consume',
+      ...['--stream', path.join(dir, 'stream'), '--sink', path.join(dir, 'sink'), '--until-idle'],
+      ...['--tracking-plan', path.join(dir, 'missing.json')],
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`activity: tracking plan ${path.join(dir, 'missing.json')} does not exist\n`);
   });
 });
