@@ -140,6 +140,16 @@ describe('TrackingPlan.check', () => {
   });
 });
 
+it('takes schemas without a type beside their keywords, as JSON Schema does', () => {
+  const plan = TrackingPlan.fromPlan({
+    events: { a: { properties: { required: ['x'], properties: { x: { minimum: 1 } } } } },
+  });
+  const verdict = plan.check(event('a', { x: 0 }));
+  expect(!verdict.ok && verdict.violations.map((v) => v.message)).toEqual([
+    'properties/x must be >= 1 (given 0)',
+  ]);
+});
+
 describe('a bad plan', () => {
   it.each([
     [{ events: { a: { propertis: {} } } }, 'plan.json: /events/a/propertis is not allowed (unknown key)'],
