@@ -30,7 +30,10 @@ export interface PlanDiff {
  * events and properties the plan does not know (whatever its policies say of them) and each schema
  * rule broken.
  */
-export function diffPlan(plan: TrackingPlan, events: Iterable<ActivityEvent>): PlanDiff {
+export async function diffPlan(
+  plan: TrackingPlan,
+  events: Iterable<ActivityEvent> | AsyncIterable<ActivityEvent>,
+): Promise<PlanDiff> {
   const diff: PlanDiff = {
     events: 0,
     passing: 0,
@@ -41,7 +44,7 @@ export function diffPlan(plan: TrackingPlan, events: Iterable<ActivityEvent>): P
   };
   const planned = new Set(plan.eventNames);
   const seen = new Set<string>();
-  for (const event of events) {
+  for await (const event of events) {
     diff.events++;
     seen.add(event.event);
     if (plan.check(event).ok) diff.passing++;

@@ -30,23 +30,38 @@ export async function inferPlan(data: EventsQuery, description?: string): Promis
   return draftPlan(totals, observations, description);
 }
 
-/** The SQL of the events a diff checks: each landed event's name, properties and context. */
-const EVENTS_SQL = `SELECT event_id, user_id, event, timestamp::VARCHAR AS timestamp, properties::VARCHAR AS properties,
-  context::VARCHAR AS context FROM events`;
+/** The SQL of the events a diff checks in one hour: each landed event's name, properties and context. */
+function hourSql(dt: string, hour: number): string {
+  return `SELECT event_id, user_id, event, timestamp::VARCHAR AS timestamp, properties::VARCHAR AS properties,
+  context::VARCHAR AS context FROM events WHERE dt = DATE '${dt}' AND hour = ${hour}`;
+}
 
-/** Where the landed events and `plan` disagree (see `diffPlan`). */
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Where the landed events and `plan` disagree (see `diffPlan`). Read one hour partition at a time,
+ * so memory holds one hour's events, however many hours have landed.
+ */
 export async function diffWithLanded(plan: TrackingPlan, data: EventsQuery): Promise<PlanDiff> {
-  const events = rows(await data.query(EVENTS_SQL)).map((row) => {
-    const event: ActivityEvent = {
-      event_id: String(row.event_id),
-      user_id: String(row.user_id),
-      event: String(row.event),
-      timestamp: String(row.timestamp),
-      received_at: String(row.timestamp),
-    };
-    if (typeof row.properties === 'string') event.properties = JSON.parse(row.properties);
-    if (typeof row.context === 'string') event.context = JSON.parse(row.context);
-    return event;
-  });
-  return diffPlan(plan, events);
+  const hours = rows(await data.query('SELECT DISTINCT dt::VARCHAR AS dt, hour FROM events ORDER BY 1, 2'));
+  async function* events(): AsyncGenerator<ActivityEvent> {
+    for (const { dt, hour } of hours) {
+      const day = String(dt);
+      if (!DATE.test(day) || !Number.isInteger(hour))
+        throw new Error(`unexpected partition ${day} ${String(hour)}`);
+      for (const row of rows(await data.query(hourSql(day, hour as number)))) {
+        const event: ActivityEvent = {
+          event_id: String(row.event_id),
+          user_id: String(row.user_id),
+          event: String(row.event),
+          timestamp: String(row.timestamp),
+          received_at: String(row.timestamp),
+        };
+        if (typeof row.properties === 'string') event.properties = JSON.parse(row.properties);
+        if (typeof row.context === 'string') event.context = JSON.parse(row.context);
+        yield event;
+      }
+    }
+  }
+  return diffPlan(plan, events());
 }

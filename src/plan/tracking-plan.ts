@@ -202,9 +202,17 @@ function schemaViolations(compiled: CompiledEvent, event: ActivityEvent): Violat
   const run = (validate: ValidateFunction | undefined, value: unknown, base: string) => {
     if (validate === undefined || validate(value)) return;
     for (const error of validate.errors ?? []) {
+      // A missing or unknown property is pointed at itself, not at the object that holds it.
+      const params = error.params as { missingProperty?: string; additionalProperty?: string };
+      const key =
+        error.keyword === 'required'
+          ? params.missingProperty
+          : error.keyword === 'additionalProperties'
+            ? params.additionalProperty
+            : undefined;
       found.push({
         reason: 'schema_violation',
-        pointer: `${base}${error.instancePath}`,
+        pointer: `${base}${error.instancePath}${key === undefined ? '' : `/${escapePointer(key)}`}`,
         rule: error.keyword,
         message: describeAjvError(error, base),
       });

@@ -101,7 +101,10 @@ describe('activity plan', () => {
     expect(diff.violations['purchase properties/amount type']?.example).toMatch(
       /^properties\/amount must be string \(given [\d.]+\)$/,
     );
-    expect(diff.violations['purchase properties required']).toMatchObject({ count: purchases });
+    expect(diff.violations['purchase properties/coupon required']).toMatchObject({
+      count: purchases,
+      example: 'properties/coupon is required',
+    });
     expect(diff.passing).toBe(diff.events - purchases);
   });
 

@@ -81,9 +81,9 @@ describe('TrackingPlan.check', () => {
   it('reports a required property that is missing, also when the event has no properties', () => {
     const verdict = planWith().check(event('purchase'));
     expect(verdict.ok).toBe(false);
-    expect(!verdict.ok && verdict.violations.map((v) => v.message)).toEqual([
-      'properties/amount is required',
-      'properties/currency is required',
+    expect(!verdict.ok && verdict.violations.map((v) => [v.pointer, v.rule, v.message])).toEqual([
+      ['properties/amount', 'required', 'properties/amount is required'],
+      ['properties/currency', 'required', 'properties/currency is required'],
     ]);
   });
 
