@@ -16,7 +16,7 @@ async function init(): Promise<ActivityHandler> {
   }
   const format = parseLandingFormat(process.env.FORMAT || DEFAULT_LANDING_FORMAT, 'FORMAT');
   const planFile = process.env.TRACKING_PLAN;
-  // Read from the function's own directory when relative: the CDK app ships the plan beside the code.
+  // A relative path is read from the function's directory; the CDK app ships the plan as a layer (/opt).
   const plan =
     planFile === undefined || planFile === ''
       ? undefined
