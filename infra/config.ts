@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Node } from 'constructs';
 import { ConfigError } from '../src/core/errors.js';
 import {
@@ -9,6 +11,7 @@ import {
   S3_BUCKET_NAME,
 } from '../src/core/limits.js';
 import { parseSinkUrl } from '../src/core/locations.js';
+import { TrackingPlan } from '../src/plan/index.js';
 import { DEFAULT_LANDING_FORMAT, LANDING_FORMATS, type LandingFormat } from '../src/sink/formats/index.js';
 
 /** Where the stream's capacity comes from: paid per hour and per GB, or per provisioned shard. */
@@ -28,6 +31,7 @@ export interface ActivityStackConfig {
   bucketName: string | undefined;
   sinkPrefix: string;
   format: LandingFormat;
+  trackingPlan: string | undefined;
   transitionDays: number;
   transitionStorageClass: TransitionStorageClass;
   expirationDays: number;
@@ -80,6 +84,11 @@ export const CONFIG_FIELDS: { [K in keyof ActivityStackConfig]: FieldDoc } = {
     description:
       "how events land (the function's `FORMAT`) and the `events` table reads them: `ndjson` (gzip) or `parquet`",
     default: DEFAULT_LANDING_FORMAT,
+  },
+  trackingPlan: {
+    description:
+      'a tracking plan file (JSON) the consumer enforces: checked at synth, shipped with the function, its `TRACKING_PLAN`',
+    default: undefined,
   },
   transitionDays: {
     description: 'days after which landed objects move to `transitionStorageClass`; 0 never',
@@ -182,6 +191,30 @@ export function snakeCase(name: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '');
+}
+
+/** A tracking plan file, read and checked now, so a bad plan stops the synth instead of the function. */
+function trackingPlan(raw: unknown): string {
+  if (typeof raw !== 'string' || raw.trim() === '') {
+    throw new ConfigError(`trackingPlan must be the path of a plan file (given ${show(raw)})`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(raw, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `trackingPlan ${raw} cannot be read (${(error as NodeJS.ErrnoException).code})`,
+      error,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${raw} is not valid JSON: ${(error as Error).message}`, error);
+  }
+  TrackingPlan.fromPlan(value, raw);
+  return path.resolve(raw);
 }
 
 function sinkPrefix(raw: unknown): string {
@@ -287,6 +320,7 @@ export function resolveStackConfig(input: ActivityStackInput = {}, now = Date.no
       : undefined,
     sinkPrefix: sinkPrefix(raw('sinkPrefix')),
     format: oneOf('format', raw('format'), LANDING_FORMATS),
+    trackingPlan: given('trackingPlan') ? trackingPlan(input.trackingPlan) : undefined,
     transitionDays,
     transitionStorageClass,
     expirationDays,

@@ -20,8 +20,26 @@ import type { LandingFormat } from '../src/sink/formats/index.js';
  * keys and a `map<string,string>` would fail on nested values.
  */
 const GLUE_TYPE: Record<LandingFormat, Record<LogicalType, string>> = {
-  ndjson: { string: 'string', integer: 'int', timestamp: 'string', date: 'string', json: 'string' },
-  parquet: { string: 'string', integer: 'int', timestamp: 'timestamp', date: 'date', json: 'string' },
+  ndjson: {
+    string: 'string',
+    integer: 'int',
+    bigint: 'bigint',
+    double: 'double',
+    boolean: 'boolean',
+    timestamp: 'string',
+    date: 'string',
+    json: 'string',
+  },
+  parquet: {
+    string: 'string',
+    integer: 'int',
+    bigint: 'bigint',
+    double: 'double',
+    boolean: 'boolean',
+    timestamp: 'timestamp',
+    date: 'date',
+    json: 'string',
+  },
 };
 
 /** What a column comment adds to a column's description, by format and logical type. */

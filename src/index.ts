@@ -20,6 +20,7 @@ export * from './core/locations.js';
 export type * from './core/ports.js';
 export * from './event/index.js';
 export * from './layout/index.js';
+export * from './plan/index.js';
 export * from './producer/index.js';
 export * from './query/index.js';
 export * from './redrive/index.js';

@@ -1,3 +1,6 @@
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   Duration,
   aws_lambda_event_sources as eventSources,
@@ -15,6 +18,9 @@ import type { Construct } from 'constructs';
 import type { ActivityStackConfig } from '../config.js';
 import type { LandingBucket } from './landing-bucket.js';
 import { StackPart } from './stack-part.js';
+
+/** Where the function finds the tracking plan: layers are unpacked under /opt. */
+export const TRACKING_PLAN_PATH = '/opt/tracking-plan.json';
 
 const RUNTIMES: Record<ActivityStackConfig['runtime'], lambda.Runtime> = {
   'nodejs22.x': lambda.Runtime.NODEJS_22_X,
@@ -38,6 +44,8 @@ export class StreamConsumer extends StackPart {
   readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly failureQueue: sqs.Queue;
+  /** The layer that ships the tracking plan, when `trackingPlan` is set. */
+  readonly trackingPlan: lambda.LayerVersion | undefined;
 
   constructor(scope: Construct, id: string, { config, stream, landing, lambdaDir }: StreamConsumerProps) {
     super(scope, id);
@@ -68,6 +76,16 @@ export class StreamConsumer extends StackPart {
     });
     logGroup.grantWrite(this.role);
 
+    // The plan (checked when the config was read) ships as a layer of its own: a new plan is a new
+    // layer version, and the function's code stays the bundle as built.
+    this.trackingPlan =
+      config.trackingPlan === undefined
+        ? undefined
+        : new lambda.LayerVersion(this, 'TrackingPlan', {
+            description: `activity tracking plan: ${path.basename(config.trackingPlan)}`,
+            code: lambda.Code.fromAsset(stagePlan(config.trackingPlan)),
+          });
+
     this.function = new lambda.Function(this, 'Consumer', {
       description: `activity consumer: lands the stream's events in ${config.sinkPrefix || 'the bucket root'}`,
       runtime: RUNTIMES[config.runtime],
@@ -78,10 +96,12 @@ export class StreamConsumer extends StackPart {
       timeout: Duration.seconds(config.timeoutSeconds),
       role: this.role,
       logGroup,
+      ...(this.trackingPlan === undefined ? {} : { layers: [this.trackingPlan] }),
       environment: {
         SINK_URL: landing.sinkUrl,
         // How events land: `ndjson` or `parquet`; the events table reads that format.
         FORMAT: config.format,
+        ...(this.trackingPlan === undefined ? {} : { TRACKING_PLAN: TRACKING_PLAN_PATH }),
         // The bundle is minified; its source map turns stack traces in the logs back into source lines.
         NODE_OPTIONS: '--enable-source-maps',
       },
@@ -131,4 +151,11 @@ export class StreamConsumer extends StackPart {
         'Object-level s3:PutObject is granted on the landed prefix only; object keys are created per batch, so they can only be named by a pattern.',
     });
   }
+}
+
+/** A folder holding only the plan, under the name the function reads: the layer's content. */
+function stagePlan(file: string): string {
+  const folder = mkdtempSync(path.join(tmpdir(), 'activity-plan-'));
+  copyFileSync(file, path.join(folder, path.basename(TRACKING_PLAN_PATH)));
+  return folder;
 }

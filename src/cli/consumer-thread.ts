@@ -18,6 +18,8 @@ export interface ConsumerThreadData {
   leaseDurationMs?: number;
   /** How events land: NDJSON gzip or Parquet. */
   format?: LandingFormat;
+  /** The tracking plan file the handler checks events against (read and compiled in the thread). */
+  trackingPlan?: string;
   /** The slice of the shards this thread reads (by shard number); the threads of one run split the stream. */
   shardSlice: { index: number; count: number };
 }

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeError, PipelineError } from '../core/errors.js';
+import { TrackingPlan } from '../plan/index.js';
 import type { ConsumerThreadData, FromConsumer, ToConsumer } from './consumer-thread.js';
 import { connectStore, connectStream, startConsumer } from './pipeline.js';
 
@@ -12,6 +13,7 @@ const post = (message: FromConsumer) => port.postMessage(message);
 try {
   const connection = await connectStream(data.stream);
   const store = await connectStore(data.sink);
+  const plan = data.trackingPlan === undefined ? undefined : await TrackingPlan.fromFile(data.trackingPlan);
   const { runner, landed } = startConsumer(connection, store, {
     batchSize: data.batchSize,
     batchWindowMs: data.batchWindowMs,
@@ -19,6 +21,7 @@ try {
     ...(data.invocationTimeoutMs === undefined ? {} : { invocationTimeoutMs: data.invocationTimeoutMs }),
     ...(data.leaseDurationMs === undefined ? {} : { leaseDurationMs: data.leaseDurationMs }),
     ...(data.format === undefined ? {} : { format: data.format }),
+    ...(plan === undefined ? {} : { plan }),
     shardSlice: data.shardSlice,
     warn: (message) => post({ type: 'warn', message }),
   });

@@ -3,6 +3,7 @@ import { describeError, PipelineError } from '../core/errors.js';
 import { collectCommand } from './commands/collect.js';
 import { compactCommand } from './commands/compact.js';
 import { consumeCommand } from './commands/consume.js';
+import { planCommand } from './commands/plan.js';
 import { produceCommand } from './commands/produce.js';
 import { queryCommand } from './commands/query.js';
 import { redriveCommand } from './commands/redrive.js';
@@ -24,7 +25,8 @@ export function buildProgram(): Command {
     .addCommand(redriveCommand())
     .addCommand(queryCommand())
     .addCommand(compactCommand())
-    .addCommand(reportCommand());
+    .addCommand(reportCommand())
+    .addCommand(planCommand());
 }
 
 /** Runs the CLI; every error ends in one line on stderr and a non-zero exit code. */

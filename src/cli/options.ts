@@ -68,7 +68,22 @@ function option<T>(
   return o;
 }
 
+/** A file path flag: not empty, no NUL byte. */
+export function filePath(flag: string) {
+  return (raw: string): string => {
+    if (raw.trim() === '' || raw.includes('\0'))
+      throw new ConfigError(`${flag} must be a file path (given "${raw}")`);
+    return raw;
+  };
+}
+
 export const options = {
+  trackingPlan: () =>
+    option(
+      '--tracking-plan <file>',
+      'a tracking plan (JSON): event schemas and policies, checked with `activity plan check FILE`',
+      filePath('--tracking-plan'),
+    ),
   stream: () =>
     option<StreamLocation>(
       '--stream <url>',

@@ -8,6 +8,7 @@ import {
 } from '../consumer/index.js';
 import type { SinkLocation, StreamLocation } from '../core/locations.js';
 import type { ObjectStore } from '../core/ports.js';
+import type { TrackingPlan } from '../plan/index.js';
 import type { BatchingProducer } from '../producer/index.js';
 import { Simulator } from '../producer/index.js';
 import type { LandingFormat } from '../sink/formats/index.js';
@@ -45,9 +46,11 @@ export function startConsumer(
   store: ObjectStore,
   {
     format,
+    plan,
     ...options
   }: Partial<Omit<RunnerOptions, 'reader' | 'checkpoints' | 'leases' | 'handler' | 'onFailure'>> & {
     format?: LandingFormat;
+    plan?: TrackingPlan;
   } = {},
 ): { runner: EventSourceRunner; landed: LandedCounts } {
   const landed: LandedCounts = { records: 0, events: 0, errors: 0, objects: 0, bytes: 0 };
@@ -59,7 +62,13 @@ export function startConsumer(
     landed.bytes += stats.bytes;
   };
   const warn = options.warn ?? ((message: string) => process.stderr.write(`\nactivity: ${message}\n`));
-  const handler = createHandler({ store, onBatch, warn, ...(format === undefined ? {} : { format }) });
+  const handler = createHandler({
+    store,
+    onBatch,
+    warn,
+    ...(format === undefined ? {} : { format }),
+    ...(plan === undefined ? {} : { plan }),
+  });
   const runner = new EventSourceRunner({
     ...options,
     reader: stream,

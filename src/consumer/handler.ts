@@ -18,6 +18,7 @@ import {
   Partitioner,
   type RawRecord,
 } from '../layout/index.js';
+import { describeViolations, type TrackingPlan } from '../plan/index.js';
 import { DEFAULT_LANDING_FORMAT, type LandingFormat, loadParquetEncoder } from '../sink/formats/index.js';
 import { retry } from '../util/backoff.js';
 import { fromKinesisRecord } from './envelope.js';
@@ -51,6 +52,11 @@ export interface HandlerOptions {
   onBatch?: (stats: BatchStats) => void;
   /** Where warnings go; `console.warn` (CloudWatch on Lambda) unless given. */
   warn?: (message: string) => void;
+  /**
+   * A tracking plan every parsed event is checked against: events it refuses land in `errors/` with
+   * its reason and messages; with `violations: flag`, they land with their violations in `context`.
+   */
+  plan?: TrackingPlan;
 }
 
 /** What the handler uses of Lambda's context: the time left before the invocation is cut off. */
@@ -92,6 +98,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
   const putAttempts = options.putAttempts ?? 1;
   const parquet = (options.format ?? DEFAULT_LANDING_FORMAT) === 'parquet';
   const warn = options.warn ?? ((message: string) => console.warn(message));
+  const { plan } = options;
 
   return async (event, context) => {
     const signal = writeDeadline(context?.getRemainingTimeInMillis());
@@ -149,6 +156,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
           receivedAt: arrivalMs,
           times,
           fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber),
+          plan,
         });
         if (result.ok) landEvent(result, shardId, sequenceNumber);
         else landError(raw, result.reason, result.message, streamArn);
@@ -171,6 +179,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
           receivedAt: arrivalMs,
           times,
           fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber, sub),
+          plan,
         });
         if (result.ok) landEvent(result, shardId, sequenceNumber);
         else {
@@ -244,16 +253,21 @@ async function putWithRetry(
 }
 
 /**
- * Parses one record. Parsing never throws for any input; should a defect make it throw, the record
- * lands in errors/ as `handler_failed` with the reason, instead of failing the batch and blocking its
- * shard.
+ * Parses one record, then checks it against the tracking plan, if any: a refused event is a reject
+ * with the plan's reason, an event the plan changes (a dropped property, flagged violations) is landed
+ * as changed. Neither step throws for any input; should a defect make one throw, the record lands in
+ * errors/ as `handler_failed` with the reason, instead of failing the batch and blocking its shard.
  */
 function parseOrReject(
   bytes: Uint8Array,
-  options: Parameters<typeof parseEventRecord>[1],
-): ParseResult | { ok: false; reason: 'handler_failed'; message: string } {
+  options: Parameters<typeof parseEventRecord>[1] & { plan: TrackingPlan | undefined },
+): ParseResult | { ok: false; reason: ErrorReason; message: string } {
   try {
-    return parseEventRecord(bytes, options);
+    const result = parseEventRecord(bytes, options);
+    if (!result.ok || options.plan === undefined) return result;
+    const verdict = options.plan.check(result.event);
+    if (verdict.ok) return verdict.event === result.event ? result : { ...result, event: verdict.event };
+    return { ok: false, ...describeViolations(verdict.violations) };
   } catch (error) {
     return {
       ok: false,

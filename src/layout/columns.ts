@@ -9,12 +9,31 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 
 /**
  * What a column holds, whatever the format: `string` (UTF-8 text), `integer` (a whole number that fits
- * 32 bits), `timestamp` (an instant; ISO 8601 UTC text with milliseconds in NDJSON), `date`
- * (`YYYY-MM-DD`, UTC) or `json` (a JSON object; JSON text where the format has no JSON type).
+ * 32 bits), `bigint` (a whole number that fits 64 bits), `double` (a 64-bit floating-point number),
+ * `boolean`, `timestamp` (an instant; ISO 8601 UTC text with milliseconds in NDJSON), `date`
+ * (`YYYY-MM-DD`, UTC) or `json` (a JSON object; JSON text where the format has no JSON type). The
+ * landed datasets use five of them; a tracking plan's typed views use them all.
  */
-export type LogicalType = 'string' | 'integer' | 'timestamp' | 'date' | 'json';
+export type LogicalType =
+  | 'string'
+  | 'integer'
+  | 'bigint'
+  | 'double'
+  | 'boolean'
+  | 'timestamp'
+  | 'date'
+  | 'json';
 
-export const LOGICAL_TYPES: readonly LogicalType[] = ['string', 'integer', 'timestamp', 'date', 'json'];
+export const LOGICAL_TYPES: readonly LogicalType[] = [
+  'string',
+  'integer',
+  'bigint',
+  'double',
+  'boolean',
+  'timestamp',
+  'date',
+  'json',
+];
 
 export interface Column {
   readonly name: string;
@@ -44,6 +63,9 @@ export function columnNames(columns: ColumnTable): string[] {
 interface LandedValue {
   string: string;
   integer: number;
+  bigint: number;
+  double: number;
+  boolean: boolean;
   timestamp: string;
   date: string;
   json: { [key: string]: JsonValue };
@@ -73,6 +95,9 @@ export type InputOf<T extends ColumnTable> = Typed<T, InputValue, { optional: tr
 const IS: Record<LogicalType, [(value: unknown) => boolean, noun: string]> = {
   string: [(v) => typeof v === 'string', 'a string'],
   integer: [(v) => Number.isSafeInteger(v), 'an integer'],
+  bigint: [(v) => Number.isSafeInteger(v), 'an integer'],
+  double: [(v) => typeof v === 'number', 'a number'],
+  boolean: [(v) => typeof v === 'boolean', 'a boolean'],
   timestamp: [(v) => typeof v === 'string', 'a time string'],
   date: [(v) => typeof v === 'string', 'a date string'],
   json: [(v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'a JSON object'],

@@ -16,7 +16,13 @@ export {
   parseOutputFormat,
   type ResultTable,
 } from './output.js';
-export { analyseQuery, type DatasetNeed, type QueryNeeds, selectObjects } from './pruning.js';
+export {
+  analyseQuery,
+  type DatasetNeed,
+  type QueryNeeds,
+  selectObjects,
+  type ViewsOver,
+} from './pruning.js';
 export { type Cell, cellJson, cellText, cellValue, ExactNumber, JsonText } from './values.js';
 export {
   errorsSelect,
@@ -26,4 +32,5 @@ export {
   sqlColumns,
   sqlIdentifier,
   sqlString,
+  typedViewSelect,
 } from './views.js';

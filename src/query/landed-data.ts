@@ -2,14 +2,22 @@ import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '
 import { PipelineError } from '../core/errors.js';
 import type { SinkLocation } from '../core/locations.js';
 import type { ObjectStore } from '../core/ports.js';
-import { byPartition, type Dataset, isCompactedKey, type LandedObject, listLanded } from '../layout/index.js';
+import {
+  byPartition,
+  type ColumnTable,
+  DATASETS,
+  type Dataset,
+  isCompactedKey,
+  type LandedObject,
+  listLanded,
+} from '../layout/index.js';
 import { openStore } from '../sink/open-store.js';
 import { describeDuckDbError, QueryError } from './errors.js';
 import { LocalFiles } from './local-files.js';
 import type { ResultTable } from './output.js';
-import { analyseQuery, type QueryNeeds, selectObjects } from './pruning.js';
+import { analyseQuery, type QueryNeeds, selectObjects, type ViewsOver } from './pruning.js';
 import { toCell } from './values.js';
-import { errorsSelect, eventsSelect } from './views.js';
+import { errorsSelect, eventsSelect, sqlIdentifier, typedViewSelect } from './views.js';
 
 /**
  * How often a query starts again when the sink changed under it (an object it listed was deleted by
@@ -25,6 +33,11 @@ export interface LandedDataOptions {
   threads?: number;
   /** Parallel downloads from an S3 sink (default 8). */
   downloads?: number;
+  /**
+   * Views over `events` besides it, one per event name: its rows, with the columns of a column table
+   * taken from `properties` (a tracking plan's typed views). Names `events` and `errors` are refused.
+   */
+  typedViews?: readonly { name: string; columns: ColumnTable }[];
 }
 
 /** What a query read. */
@@ -58,6 +71,9 @@ export class LandedData {
   private readonly files: LocalFiles;
   private readonly instance: DuckDBInstance;
   private readonly connection: DuckDBConnection;
+  private readonly typedViews: readonly { name: string; columns: ColumnTable }[];
+  /** The typed views' names (lower case), each reading `events`: for partition pruning. */
+  private readonly viewsOver: ViewsOver;
   /** Queries share one connection and its transaction: they run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -67,8 +83,11 @@ export class LandedData {
     files: LocalFiles,
     instance: DuckDBInstance,
     connection: DuckDBConnection,
+    typedViews: readonly { name: string; columns: ColumnTable }[],
   ) {
     this.url = store.url;
+    this.typedViews = typedViews;
+    this.viewsOver = new Map(typedViews.map((v) => [v.name.toLowerCase(), 'events' as const]));
     this.store = store;
     this.ownsStore = ownsStore;
     this.files = files;
@@ -78,6 +97,15 @@ export class LandedData {
 
   /** Connects to the sink and starts DuckDB. */
   static async open(location: SinkLocation, options: LandedDataOptions = {}): Promise<LandedData> {
+    const typedViews = options.typedViews ?? [];
+    for (const { name } of typedViews) {
+      if ((DATASETS as readonly string[]).includes(name.toLowerCase())) {
+        throw new QueryError(
+          'invalid_view',
+          `a typed view cannot be named ${name}: that is a dataset's view`,
+        );
+      }
+    }
     const store = options.store ?? (await openStore(location));
     const ownsStore = options.store === undefined;
     // A directory sink that does not exist is an empty one: a query must not create it.
@@ -95,7 +123,7 @@ export class LandedData {
       });
       const connection = await instance.connect();
       await connection.run(`SET TimeZone = 'UTC'`);
-      return new LandedData(store, ownsStore, files, instance, connection);
+      return new LandedData(store, ownsStore, files, instance, connection, typedViews);
     } catch (error) {
       await files.close();
       if (ownsStore) await store.close();
@@ -123,7 +151,7 @@ export class LandedData {
     const onAbort = () => connection.interrupt();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const needs = await analyseQuery(connection, sql);
+      const needs = await analyseQuery(connection, sql, this.viewsOver);
       for (let attempt = 1; ; attempt++) {
         let listed: Record<Dataset, LandedObject[]> | undefined;
         // Pruning and query in one transaction: `now()` and `current_date` mean the same in both.
@@ -189,6 +217,11 @@ export class LandedData {
     const errors = await this.files.files(selected.errors, signal);
     await this.connection.run(`CREATE OR REPLACE TEMP VIEW events AS ${eventsSelect(events)}`);
     await this.connection.run(`CREATE OR REPLACE TEMP VIEW errors AS ${errorsSelect(errors)}`);
+    for (const { name, columns } of this.typedViews) {
+      await this.connection.run(
+        `CREATE OR REPLACE TEMP VIEW ${sqlIdentifier(name)} AS ${typedViewSelect(name, columns)}`,
+      );
+    }
   }
 
   private async run(sql: string): Promise<DuckDBResultReader> {

@@ -38,8 +38,21 @@ const isNode = (value: unknown): value is Node =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const lower = (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : '');
 
-function mentions(sql: string, dataset: Dataset): boolean {
-  return new RegExp(`\\b${dataset}\\b`, 'i').test(sql);
+/**
+ * Views over a dataset besides the dataset's own (the typed views of a tracking plan read `events`):
+ * lower-case name → the dataset it reads.
+ */
+export type ViewsOver = ReadonlyMap<string, Dataset>;
+
+const NO_VIEWS: ViewsOver = new Map();
+
+function escapeRegExp(text: string): string {
+  return text.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function mentions(sql: string, dataset: Dataset, views: ViewsOver): boolean {
+  const names = [dataset, ...[...views].filter(([, d]) => d === dataset).map(([name]) => name)];
+  return names.some((name) => new RegExp(`(^|[^\\w])${escapeRegExp(name)}($|[^\\w])`, 'i').test(sql));
 }
 
 /** A reference to one of the views and the SELECT whose WHERE filters it, if its rows may be pre-filtered. */
@@ -52,14 +65,15 @@ interface ViewRef {
   select: Node | undefined;
 }
 
-function isViewTable(node: Node): Dataset | undefined {
+function isViewTable(node: Node, views: ViewsOver): { dataset: Dataset; table: string } | undefined {
   if (node.type !== 'BASE_TABLE') return undefined;
   const table = lower(node.table_name);
   const schema = lower(node.schema_name);
   const catalog = lower(node.catalog_name);
   if (!(schema === '' || schema === 'main')) return undefined;
   if (!(catalog === '' || catalog === 'temp')) return undefined;
-  return DATASETS.find((d) => d === table);
+  const dataset = DATASETS.find((d) => d === table) ?? views.get(table);
+  return dataset === undefined ? undefined : { dataset, table };
 }
 
 /**
@@ -81,7 +95,12 @@ function filteredTables(from: unknown): Node[] {
 }
 
 /** Every reference to a view anywhere in the tree, with the SELECT that filters it, if any. */
-function collectRefs(root: unknown, refs: ViewRef[], context: { tableFunctions: number }): void {
+function collectRefs(
+  root: unknown,
+  refs: ViewRef[],
+  context: { tableFunctions: number },
+  views: ViewsOver,
+): void {
   const visit = (value: unknown, select: Node | undefined, direct: Set<Node>, alone: boolean) => {
     if (Array.isArray(value)) {
       for (const item of value) visit(item, select, direct, alone);
@@ -96,9 +115,10 @@ function collectRefs(root: unknown, refs: ViewRef[], context: { tableFunctions: 
       return;
     }
     if (value.type === 'TABLE_FUNCTION') context.tableFunctions++;
-    const dataset = isViewTable(value);
-    if (dataset !== undefined) {
-      const alias = typeof value.alias === 'string' && value.alias !== '' ? value.alias : dataset;
+    const view = isViewTable(value, views);
+    if (view !== undefined) {
+      const { dataset, table } = view;
+      const alias = typeof value.alias === 'string' && value.alias !== '' ? value.alias : table;
       const sampled = value.sample !== null && value.sample !== undefined;
       const filtered = direct.has(value) && !sampled;
       refs.push({
@@ -185,8 +205,12 @@ async function scalar(connection: DuckDBConnection, sql: string): Promise<unknow
  * `hour`; anything else (other statements, table functions, outer joins, samples, a view named in a
  * string) reads every partition. The result is always a superset of what the query reads.
  */
-export async function analyseQuery(connection: DuckDBConnection, sql: string): Promise<QueryNeeds> {
-  const named = { events: mentions(sql, 'events'), errors: mentions(sql, 'errors') };
+export async function analyseQuery(
+  connection: DuckDBConnection,
+  sql: string,
+  views: ViewsOver = NO_VIEWS,
+): Promise<QueryNeeds> {
+  const named = { events: mentions(sql, 'events', views), errors: mentions(sql, 'errors', views) };
   const fallback: QueryNeeds = {
     events: named.events ? { kind: 'all' } : { kind: 'none' },
     errors: named.errors ? { kind: 'all' } : { kind: 'none' },
@@ -207,7 +231,7 @@ export async function analyseQuery(connection: DuckDBConnection, sql: string): P
   }
   const refs: ViewRef[] = [];
   const context = { tableFunctions: 0 };
-  collectRefs(parsed.statements, refs, context);
+  collectRefs(parsed.statements, refs, context, views);
   // A table function may read a view by name from a string (`query_table('events')`).
   if (context.tableFunctions > 0) return { ...fallback, analysed: true };
 

@@ -26,6 +26,9 @@ export function sqlIdentifier(name: string): string {
 const DUCKDB_TYPE: Record<LogicalType, string> = {
   string: 'VARCHAR',
   integer: 'INTEGER',
+  bigint: 'BIGINT',
+  double: 'DOUBLE',
+  boolean: 'BOOLEAN',
   timestamp: 'TIMESTAMPTZ',
   date: 'DATE',
   json: 'JSON',
@@ -116,4 +119,46 @@ export function errorsSelect(files: SourceFiles): string {
   return `SELECT * FROM (${rawSource(ERROR_COLUMNS, files)})
 QUALIFY row_number() OVER (
   PARTITION BY dt, hour, event_source_arn, shard_id, sequence_number, sub_sequence_number, reason) = 1`;
+}
+
+/** The JSON types (as `json_type` names them) a property of each logical type may hold. */
+const JSON_TYPES: Record<LogicalType, readonly string[] | undefined> = {
+  string: ['VARCHAR'],
+  integer: ['UBIGINT', 'BIGINT'],
+  bigint: ['UBIGINT', 'BIGINT'],
+  double: ['UBIGINT', 'BIGINT', 'DOUBLE'],
+  boolean: ['BOOLEAN'],
+  timestamp: ['VARCHAR'],
+  date: ['VARCHAR'],
+  json: undefined,
+};
+
+/** A JSON pointer into `properties` (RFC 6901), as DuckDB's JSON functions take it. */
+function pointer(name: string): string {
+  return sqlString(`/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`);
+}
+
+/**
+ * A typed view of one event over the `events` view: the event's rows, with each column of `columns`
+ * taken from `properties` and typed by the column table. A value of another JSON type than its column
+ * (a string where a number is planned), or one that does not parse (a date that is not one), is NULL:
+ * the view shows what the plan allows. The other event columns follow, but `event` and `properties`,
+ * and those a property's name takes.
+ */
+export function typedViewSelect(event: string, columns: ColumnTable): string {
+  const own = new Set(columns.map((c) => c.name));
+  const base = EVENT_COLUMNS.filter((c) => c.name !== 'event' && c.name !== 'properties' && !own.has(c.name));
+  const properties = sqlColumns(columns).map(([name, type], i) => {
+    const accepted = JSON_TYPES[columns[i]?.type ?? 'json'];
+    const at = pointer(name);
+    if (accepted === undefined) return `json_extract(properties, ${at}) AS ${sqlIdentifier(name)}`;
+    const fits = `json_type(properties, ${at}) IN (${accepted.map(sqlString).join(', ')})`;
+    return `TRY_CAST(CASE WHEN ${fits} THEN json_extract_string(properties, ${at}) END AS ${type}) AS ${sqlIdentifier(name)}`;
+  });
+  const columnsSql = [
+    ...base.map((c) => sqlIdentifier(c.name)),
+    ...properties,
+    ...PARTITIONS.map(([name]) => sqlIdentifier(name)),
+  ];
+  return `SELECT ${columnsSql.join(', ')} FROM events WHERE event = ${sqlString(event)}`;
 }

@@ -81,6 +81,9 @@ function athenaTypeOf(column: (typeof EVENT_PARQUET_SCHEMA)[number]): string {
   if (column.type === 'INT64' && column.logical_type?.type === 'TIMESTAMP') return 'timestamp';
   if (column.type === 'INT32' && column.logical_type?.type === 'DATE') return 'date';
   if (column.type === 'INT32') return 'int';
+  if (column.type === 'INT64') return 'bigint';
+  if (column.type === 'DOUBLE') return 'double';
+  if (column.type === 'BOOLEAN') return 'boolean';
   if (column.type === 'BYTE_ARRAY') return 'string';
   return `no mapping for ${column.type}`;
 }

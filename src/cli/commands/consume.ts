@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { SinkLocation, StreamLocation } from '../../core/locations.js';
+import { TrackingPlan } from '../../plan/index.js';
 import type { LandingFormat } from '../../sink/formats/index.js';
 import { options } from '../options.js';
 import { connectStore, connectStream, startConsumer } from '../pipeline.js';
@@ -18,6 +19,7 @@ interface ConsumeFlags {
   from?: Date;
   json?: boolean;
   format: LandingFormat;
+  trackingPlan?: string;
 }
 
 export function consumeCommand(): Command {
@@ -34,6 +36,7 @@ export function consumeCommand(): Command {
     .addOption(options.from())
     .addOption(options.json())
     .addOption(options.format())
+    .addOption(options.trackingPlan())
     .addHelpText(
       'after',
       '\nCheckpoints move only after a batch has landed: stop it at any moment (even kill -9) and start it\nagain, and every event lands exactly once. Ctrl-C finishes the batch in hand and exits.\n\n' +
@@ -48,6 +51,7 @@ export function consumeCommand(): Command {
 }
 
 async function consume(flags: ConsumeFlags): Promise<void> {
+  const plan = flags.trackingPlan === undefined ? undefined : await TrackingPlan.fromFile(flags.trackingPlan);
   const connection = await connectStream(flags.stream);
   const store = await connectStore(flags.sink);
   const { runner, landed } = startConsumer(connection, store, {
@@ -57,6 +61,7 @@ async function consume(flags: ConsumeFlags): Promise<void> {
     invocationTimeoutMs: flags.timeout * 1000,
     leaseDurationMs: flags.leaseDuration,
     format: flags.format,
+    ...(plan === undefined ? {} : { plan }),
     ...(flags.from === undefined
       ? {}
       : { startingPosition: { type: 'AT_TIMESTAMP', timestamp: flags.from }, ignoreCheckpoints: true }),

@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { describeError } from '../../core/errors.js';
 import type { SinkLocation, StreamLocation } from '../../core/locations.js';
 import { PARQUET } from '../../layout/index.js';
+import { TrackingPlan } from '../../plan/index.js';
 import { BatchingProducer } from '../../producer/index.js';
 import type { LandingFormat } from '../../sink/formats/index.js';
 import { ConsumerThreads } from '../consumer-thread.js';
@@ -29,6 +31,7 @@ interface RunFlags {
   timeout: number;
   leaseDuration: number;
   format: LandingFormat;
+  trackingPlan?: string;
   summary?: boolean;
 }
 
@@ -49,6 +52,7 @@ export function runCommand(): Command {
     .addOption(options.timeout())
     .addOption(options.leaseDuration())
     .addOption(options.format())
+    .addOption(options.trackingPlan())
     .addOption(
       new Option(
         '--summary',
@@ -63,6 +67,8 @@ export function runCommand(): Command {
 }
 
 async function run(flags: RunFlags): Promise<void> {
+  // A bad plan fails at once, before any event is produced; each consumer thread compiles its own.
+  if (flags.trackingPlan !== undefined) await TrackingPlan.fromFile(flags.trackingPlan);
   const { stream } = await connectStream(flags.stream, flags.shards);
   // Checks the sink before any event is produced, so a bad sink fails at once.
   const store = await connectStore(flags.sink);
@@ -81,6 +87,7 @@ async function run(flags: RunFlags): Promise<void> {
       invocationTimeoutMs: flags.timeout * 1000,
       leaseDurationMs: flags.leaseDuration,
       format: flags.format,
+      ...(flags.trackingPlan === undefined ? {} : { trackingPlan: path.resolve(flags.trackingPlan) }),
     },
     openShards,
     CONSUMER_THREADS,

@@ -10,6 +10,9 @@ import { PARQUET_ROW_GROUP_SIZE } from './index.js';
 const ELEMENT: Record<LogicalType, Omit<SchemaElement, 'name' | 'repetition_type'>> = {
   string: { type: 'BYTE_ARRAY', converted_type: 'UTF8' },
   integer: { type: 'INT32', converted_type: 'INT_32' },
+  bigint: { type: 'INT64', converted_type: 'INT_64' },
+  double: { type: 'DOUBLE' },
+  boolean: { type: 'BOOLEAN' },
   // Instants are INT64 microseconds adjusted to UTC: what DuckDB, Arrow and Spark write for a time-zone
   // aware timestamp, which Athena (Trino), Spark and DuckDB all read as a timestamp. The legacy
   // converted type is set too, for older readers.
@@ -56,6 +59,9 @@ function days(date: unknown): number | null {
 const VALUE: Record<LogicalType, (value: unknown) => unknown> = {
   string: (v) => v ?? null,
   integer: (v) => v ?? null,
+  bigint: (v) => (v === undefined ? null : BigInt(v as number)),
+  double: (v) => v ?? null,
+  boolean: (v) => v ?? null,
   timestamp: micros,
   date: days,
   json: (v) => asWritten(v as object | undefined),
