@@ -63,7 +63,7 @@ export async function invokeBundleAlone(
     status: result.status,
     stderr: result.stderr,
     /** The handler's answer, or `{ thrown: message }`. */
-    output: answer.out ?? {},
+    output: (answer.out ?? {}) as { thrown?: string; batchItemFailures?: unknown[] },
     /** The version the Node.js that ran it reported. */
     node: answer.node,
   };
