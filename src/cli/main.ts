@@ -3,6 +3,7 @@ import { describeError, PipelineError } from '../core/errors.js';
 import { collectCommand } from './commands/collect.js';
 import { compactCommand } from './commands/compact.js';
 import { consumeCommand } from './commands/consume.js';
+import { forgetCommand } from './commands/forget.js';
 import { produceCommand } from './commands/produce.js';
 import { queryCommand } from './commands/query.js';
 import { redriveCommand } from './commands/redrive.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .addCommand(redriveCommand())
     .addCommand(queryCommand())
     .addCommand(compactCommand())
+    .addCommand(forgetCommand())
     .addCommand(reportCommand());
 }
 
