@@ -8,6 +8,7 @@ import {
 } from '../consumer/index.js';
 import type { SinkLocation, StreamLocation } from '../core/locations.js';
 import type { ObjectStore } from '../core/ports.js';
+import { ForgottenList } from '../forget/forgotten-list.js';
 import type { BatchingProducer } from '../producer/index.js';
 import { Simulator } from '../producer/index.js';
 import type { LandingFormat } from '../sink/formats/index.js';
@@ -59,7 +60,14 @@ export function startConsumer(
     landed.bytes += stats.bytes;
   };
   const warn = options.warn ?? ((message: string) => process.stderr.write(`\nactivity: ${message}\n`));
-  const handler = createHandler({ store, onBatch, warn, ...(format === undefined ? {} : { format }) });
+  const handler = createHandler({
+    store,
+    onBatch,
+    warn,
+    // The sink's list of forgotten users: their records, replayed or redriven, land nowhere.
+    forgotten: new ForgottenList(store),
+    ...(format === undefined ? {} : { format }),
+  });
   const runner = new EventSourceRunner({
     ...options,
     reader: stream,

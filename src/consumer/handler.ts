@@ -3,6 +3,7 @@ import { describeError, StreamError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { compareSequenceNumbers } from '../core/sequence-numbers.js';
 import { type ActivityEvent, type ParseResult, parseEventRecord, positionEventId } from '../event/index.js';
+import { type ForgottenUsers, userIdInBytes } from '../forget/forgotten-list.js';
 import {
   type Dataset,
   errorLine,
@@ -27,6 +28,8 @@ export interface BatchStats {
   errors: number;
   objects: number;
   bytes: number;
+  /** Events and error lines of forgotten users: dropped, landed nowhere. */
+  forgotten: number;
 }
 
 export interface HandlerOptions {
@@ -36,6 +39,11 @@ export interface HandlerOptions {
   format?: LandingFormat;
   /** Tries of each object write within one invocation before the batch is reported failed. */
   putAttempts?: number;
+  /**
+   * The users whose records must not land (`ForgottenList` of the sink, which caches it): asked once
+   * per invocation; their events and error lines are dropped and counted in `forgotten`.
+   */
+  forgotten?: { current(signal?: AbortSignal): Promise<ForgottenUsers> };
   /** Called after each invocation that landed its whole batch. */
   onBatch?: (stats: BatchStats) => void;
   /** Where warnings go; `console.warn` (CloudWatch on Lambda) unless given. */
@@ -93,6 +101,14 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     const partitions = new Partitioner();
     let events = 0;
     let errors = 0;
+    let dropped = 0;
+    let forgotten: ForgottenUsers | undefined;
+    try {
+      forgotten = await options.forgotten?.current(signal);
+    } catch (error) {
+      warn(`could not read the list of forgotten users: ${describeError(error)}; the batch will be retried`);
+      return { batchItemFailures: firstOfEachShard(event) };
+    }
     const add = (
       dataset: Dataset,
       partition: string,
@@ -113,11 +129,19 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       else group.events.push(line);
     };
     const landEvent = (result: Extract<ParseResult, { ok: true }>, shardId: string, seq: string) => {
-      events++;
       const { event } = result;
+      if (forgotten?.has(event.user_id)) {
+        dropped++;
+        return;
+      }
+      events++;
       add('events', partitions.of(result.timestampMs), shardId, seq, parquet ? event : JSON.stringify(event));
     };
     const landError = (raw: RawRecord, reason: ErrorReason, message: string, streamArn: string) => {
+      if (forgotten !== undefined && forgotten.size > 0 && isForgottenRecord(forgotten, raw)) {
+        dropped++;
+        return;
+      }
       errors++;
       add(
         'errors',
@@ -202,9 +226,35 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       );
       return { batchItemFailures: [...firstOfShard.values()].map((itemIdentifier) => ({ itemIdentifier })) };
     }
-    options.onBatch?.({ records: event.Records.length, events, errors, objects: groups.size, bytes });
+    options.onBatch?.({
+      records: event.Records.length,
+      events,
+      errors,
+      objects: groups.size,
+      bytes,
+      forgotten: dropped,
+    });
     return { batchItemFailures: [] };
   };
+}
+
+/** A record kept for `errors/` belongs to a forgotten user: by its partition key, or its bytes' `user_id`. */
+function isForgottenRecord(forgotten: ForgottenUsers, raw: RawRecord): boolean {
+  if (forgotten.has(raw.partitionKey)) return true;
+  const id = userIdInBytes(Buffer.from(raw.data, 'base64'));
+  return id !== undefined && forgotten.has(id);
+}
+
+/** The first record of each shard of a batch: what a batch that failed as a whole reports. */
+function firstOfEachShard(event: KinesisStreamEvent): { itemIdentifier: string }[] {
+  const first = new Map<string, string>();
+  for (const record of event.Records) {
+    const shardId = shardIdOf(record.eventID);
+    const seen = first.get(shardId);
+    const seq = record.kinesis.sequenceNumber;
+    if (seen === undefined || compareSequenceNumbers(seq, seen) < 0) first.set(shardId, seq);
+  }
+  return [...first.values()].map((itemIdentifier) => ({ itemIdentifier }));
 }
 
 async function putWithRetry(
