@@ -26,6 +26,8 @@ export interface BatchStats {
   events: number;
   /** Lines landed in `errors/`: bad records, bad user records, damaged aggregates. */
   errors: number;
+  /** `errors` by reason. */
+  errorsByReason: Partial<Record<ErrorReason, number>>;
   objects: number;
   bytes: number;
   /** Events and error lines of forgotten users: dropped, landed nowhere. */
@@ -102,6 +104,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     let events = 0;
     let errors = 0;
     let dropped = 0;
+    const errorsByReason: Partial<Record<ErrorReason, number>> = {};
     let forgotten: ForgottenUsers | undefined;
     try {
       forgotten = await options.forgotten?.current(signal);
@@ -143,6 +146,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         return;
       }
       errors++;
+      errorsByReason[reason] = (errorsByReason[reason] ?? 0) + 1;
       add(
         'errors',
         partitions.of(raw.arrivalMs),
@@ -230,6 +234,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       records: event.Records.length,
       events,
       errors,
+      errorsByReason,
       objects: groups.size,
       bytes,
       forgotten: dropped,

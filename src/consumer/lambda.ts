@@ -4,7 +4,8 @@ import { parseSinkUrl } from '../core/locations.js';
 import { ForgottenList } from '../forget/forgotten-list.js';
 import { DEFAULT_LANDING_FORMAT, parseLandingFormat } from '../sink/formats/index.js';
 import { openStore } from '../sink/open-store.js';
-import { type ActivityHandler, createHandler } from './handler.js';
+import { type ActivityHandler, type BatchStats, createHandler } from './handler.js';
+import { emfLine, metricsEnabled } from './metrics.js';
 
 let ready: Promise<ActivityHandler> | undefined;
 
@@ -16,14 +17,38 @@ async function init(): Promise<ActivityHandler> {
   const format = parseLandingFormat(process.env.FORMAT || DEFAULT_LANDING_FORMAT, 'FORMAT');
   const store = await openStore(parseSinkUrl(url));
   await store.connect();
-  return createHandler({ store, format, forgotten: new ForgottenList(store) });
+  if (!metricsEnabled()) return createHandler({ store, format, forgotten: new ForgottenList(store) });
+  // One invocation at a time per execution environment: the figures of the one in hand.
+  let stats: BatchStats | undefined;
+  const inner = createHandler({
+    store,
+    format,
+    forgotten: new ForgottenList(store),
+    onBatch: (s) => {
+      stats = s;
+    },
+  });
+  const options = {
+    ...(process.env.METRICS_NAMESPACE ? { namespace: process.env.METRICS_NAMESPACE } : {}),
+    ...(process.env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: process.env.AWS_LAMBDA_FUNCTION_NAME } : {}),
+  };
+  return async (event, context) => {
+    stats = undefined;
+    const response = await inner(event, context);
+    // Straight to stdout, not console.log: Lambda's console prefixes each line, and an EMF document
+    // must be the whole log event.
+    process.stdout.write(`${emfLine({ event, stats, now: Date.now() }, options)}\n`);
+    return response;
+  };
 }
 
 /**
  * The AWS Lambda entry point, configured by the environment: `SINK_URL` names the sink, `FORMAT`
  * (`ndjson`, the default, or `parquet`) how events land in it; `FORGET_KEY` (or the sink's
- * `_forgotten/key`) is the key of the sink's list of forgotten users, whose records it drops. The store is
- * opened once per execution environment and reused across invocations.
+ * `_forgotten/key`) is the key of the sink's list of forgotten users, whose records it drops. On Lambda
+ * (or with `EMF_METRICS=1`) each invocation writes its figures as one CloudWatch Embedded Metric Format
+ * line, in the namespace `METRICS_NAMESPACE` (default `ActivityPipeline`). The store is opened once per
+ * execution environment and reused across invocations.
  */
 export async function handler(
   event: KinesisStreamEvent,
