@@ -5,6 +5,7 @@ import {
   Aws,
   type CfnElement,
   CfnOutput,
+  type aws_cloudwatch as cloudwatch,
   Duration,
   aws_kinesis as kinesis,
   aws_kms as kms,
@@ -22,6 +23,7 @@ import { ConfigError } from '../src/core/errors.js';
 import { type ActivityStackConfig, type ActivityStackInput, resolveStackConfig } from './config.js';
 import { LandingBucket } from './constructs/landing-bucket.js';
 import { PipelineAlarms } from './constructs/pipeline-alarms.js';
+import { PipelineDashboard } from './constructs/pipeline-dashboard.js';
 import { QueryCatalog } from './constructs/query-catalog.js';
 import { logicalIdOf } from './constructs/stack-part.js';
 import { StreamConsumer } from './constructs/stream-consumer.js';
@@ -39,11 +41,11 @@ export interface ActivityStackProps extends StackProps {
 /**
  * The pipeline on AWS: a KMS-encrypted Kinesis stream, the consumer bundle as a Lambda function behind
  * an event source mapping that never drops a batch in silence, an S3 bucket for the landed layout,
- * alarms, and a Glue database with Athena workgroup to query what landed. Environment-agnostic: it
+ * alarms, a dashboard, and a Glue database with Athena workgroup to query what landed. Environment-agnostic: it
  * synthesizes with no account, region or network.
  *
  * The stream and its key are the stack's own; the rest are L3 constructs (`LandingBucket`,
- * `StreamConsumer`, `PipelineAlarms`, `QueryCatalog`) that keep the logical IDs their resources had
+ * `StreamConsumer`, `PipelineAlarms`, `PipelineDashboard`, `QueryCatalog`) that keep the logical IDs their resources had
  * when they were created in the stack directly (see `StackPart`).
  */
 export class ActivityStack extends Stack {
@@ -53,6 +55,7 @@ export class ActivityStack extends Stack {
   readonly consumer: lambda.Function;
   readonly failureQueue: sqs.Queue;
   readonly alarmTopic: sns.Topic;
+  readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: ActivityStackProps = {}) {
     const config = resolveStackConfig(props.config);
@@ -95,6 +98,12 @@ export class ActivityStack extends Stack {
       failureQueue: this.failureQueue,
     });
     this.alarmTopic = alarms.topic;
+    const dashboard = new PipelineDashboard(this, 'Overview', {
+      stream: this.stream,
+      consumer: this.consumer,
+      failureQueue: this.failureQueue,
+    });
+    this.dashboard = dashboard.dashboard;
     const catalog = new QueryCatalog(this, 'QueryCatalog', { config, landing });
 
     this.addOutputs({ key, sinkUrl: landing.sinkUrl, catalog });

@@ -24,6 +24,7 @@ const DEPLOYED_IDS = [
   'ConsumerLogsE1B78D1C',
   'ConsumerRoleACB9B9F3',
   'ConsumerRoleDefaultPolicy2C8B36A4',
+  'Dashboard9E4231ED',
   'Data666C94C7',
   'DataPolicyB80589C3',
   'Database',
