@@ -198,6 +198,21 @@ describe.each(sinks)('activity forget on $kind', ({ open }) => {
     });
   });
 
+  it('compaction leaves out the records of a forgotten user that landed after the erasure', async () => {
+    const { store, location } = await open();
+    await land(store);
+    await forget(location, [TARGET], { store });
+    // A consumer that read the list before it changed lands the user's events again, under new names.
+    await land(store, { seqOffset: 100_000 });
+    expect(perUser(await rows(store, 'events'))[TARGET]).toBeGreaterThan(0);
+
+    const result = await compact(location, { store, before: new Date('2026-11-25T00:00:00.000Z') });
+
+    expect(result.hours.reduce((n, h) => n + h.forgotten, 0)).toBeGreaterThan(0);
+    expect(perUser(await rows(store, 'events'))[TARGET]).toBeUndefined();
+    expect(perUser(await rows(store, 'events'))[OTHER]).toBeGreaterThan(0);
+  });
+
   it('keeps the user out of a replay of the stream and out of a redrive', async () => {
     const { store, location } = await open();
     await land(store);
