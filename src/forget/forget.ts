@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { gunzip as gunzipCallback } from 'node:zlib';
+import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { encodeLines } from '../consumer/landing.js';
 import { ConfigError, PipelineError, StoreError } from '../core/errors.js';
@@ -22,6 +22,7 @@ import { openStore } from '../sink/open-store.js';
 import { ForgottenList, type KeySource, userIdInBytes } from './forgotten-list.js';
 
 const gunzip = promisify(gunzipCallback);
+const gzip = promisify(gzipCallback);
 
 /** Objects read (and rewritten) at once: enough to hide S3's latency, few enough for memory. */
 const OBJECTS_IN_FLIGHT = 8;
@@ -49,7 +50,10 @@ export interface ForgetResult {
   removed: Record<Dataset, number>;
   /** Objects rewritten without the users' records (or that would be). */
   rewritten: number;
-  /** Objects deleted because they held nothing but the users' records (or that would be). */
+  /**
+   * `events/` objects deleted because they held nothing but the users' records (or that would be); an
+   * `errors/` object is emptied instead, and counted as rewritten.
+   */
   deleted: number;
   objects: ChangedObject[];
   /** Objects that appeared or changed while the run read the sink, read once more at its end. */
@@ -75,7 +79,8 @@ export interface ForgetOptions {
  * Removes every record of the given users from a sink: each object of `events/` (NDJSON, Parquet, and
  * compacted) and of `errors/` (by the record's partition key, and by the `user_id` of its bytes where
  * they decode) that holds one is rewritten without them, under its own key, or deleted when nothing
- * else was in it. First, the users are added to the sink's list of forgotten users, which consumers and
+ * else was in it (an `errors/` object is left empty instead: on AWS, deleting is granted only under
+ * `events/`, to the lifecycle function). First, the users are added to the sink's list of forgotten users, which consumers and
  * redrive honour, so they do not come back from the stream, a replay or a redrive.
  *
  * Readers never see a remaining record twice or miss one: a rewrite replaces the object atomically
@@ -257,11 +262,19 @@ class Eraser {
       if (theirs) removed++;
       else kept.push(line);
     }
-    return this.rewriteOf(removed, kept);
+    return this.rewriteOf(removed, kept, 'errors');
   }
 
-  private async rewriteOf(removed: number, kept: readonly string[]): Promise<Rewrite | undefined> {
+  private async rewriteOf(
+    removed: number,
+    kept: readonly string[],
+    dataset: Dataset = 'events',
+  ): Promise<Rewrite | undefined> {
     if (removed === 0) return undefined;
+    // An errors/ object is emptied rather than deleted: deleting is granted under events/ only.
+    if (kept.length === 0 && dataset === 'errors') {
+      return { removed, remaining: 0, body: this.dryRun ? undefined : await gzip('') };
+    }
     if (kept.length === 0) return { removed, remaining: 0 };
     return { removed, remaining: kept.length, body: this.dryRun ? undefined : await encodeLines(kept) };
   }
@@ -307,7 +320,7 @@ class Eraser {
   private async apply(object: LandedObject, rewrite: Rewrite, sizes: Map<string, number>): Promise<void> {
     const { signal } = this.options;
     if (!this.dryRun) {
-      if (rewrite.remaining === 0) {
+      if (rewrite.body === undefined && rewrite.remaining === 0) {
         await this.store.delete(object.key, signal);
         sizes.delete(object.key);
       } else if (rewrite.body !== undefined) {
@@ -326,7 +339,7 @@ class Eraser {
       remaining: rewrite.remaining,
     };
     this.result.removed[object.dataset] += rewrite.removed;
-    if (rewrite.remaining === 0) this.result.deleted++;
+    if (rewrite.remaining === 0 && object.dataset === 'events') this.result.deleted++;
     else this.result.rewritten++;
     this.result.objects.push(changed);
     this.options.onObject?.(changed);
