@@ -19,6 +19,8 @@ export interface PipelineDashboardProps {
   stream: kinesis.Stream;
   consumer: lambda.Function;
   failureQueue: sqs.Queue;
+  /** The scheduled lifecycle function (compaction, erasure). */
+  lifecycle: lambda.Function;
 }
 
 const MINUTE = Duration.minutes(1);
@@ -32,18 +34,31 @@ const MINUTE = Duration.minutes(1);
 export class PipelineDashboard extends StackPart {
   readonly dashboard: cloudwatch.Dashboard;
 
-  constructor(scope: Construct, id: string, { stream, consumer, failureQueue }: PipelineDashboardProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    { stream, consumer, failureQueue, lifecycle }: PipelineDashboardProps,
+  ) {
     super(scope, id);
     // The handler's own figures: one EMF line per invocation, dimension FunctionName.
-    const landed = (metricName: string, statistic = 'Sum', label?: string) =>
+    const emf = (
+      fn: lambda.Function,
+      metricName: string,
+      statistic: string,
+      period: Duration,
+      label?: string,
+    ) =>
       new cloudwatch.Metric({
         namespace: DEFAULT_METRICS_NAMESPACE,
         metricName,
-        dimensionsMap: { [METRICS_DIMENSION]: consumer.functionName },
+        dimensionsMap: { [METRICS_DIMENSION]: fn.functionName },
         statistic,
-        period: MINUTE,
+        period,
         ...(label === undefined ? {} : { label }),
       });
+    const landed = (metricName: string, statistic = 'Sum', label?: string) =>
+      emf(consumer, metricName, statistic, MINUTE, label);
+    const day = Duration.days(1);
     const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
       new cloudwatch.GraphWidget({ title, left, right, width: 12, height: 6 });
 
@@ -86,6 +101,25 @@ export class PipelineDashboard extends StackPart {
         'Failed batches: queue depth',
         [failureQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: MINUTE })],
         [landed('FailedBatches')],
+      ),
+    );
+    // Compaction's last run: its runs, hours and erased records over the last day, and its errors.
+    this.dashboard.addWidgets(
+      new cloudwatch.SingleValueWidget({
+        title: 'Compaction: last day',
+        metrics: [
+          emf(lifecycle, 'CompactionRuns', 'Sum', day),
+          emf(lifecycle, 'HoursCompacted', 'Sum', day),
+          emf(lifecycle, 'RecordsErased', 'Sum', day),
+          lifecycle.metricErrors({ statistic: 'Sum', period: day }),
+        ],
+        width: 12,
+        height: 4,
+      }),
+      graph(
+        'Compaction: hours per run',
+        [emf(lifecycle, 'HoursCompacted', 'Maximum', Duration.hours(1))],
+        [lifecycle.metricDuration({ statistic: 'Maximum', period: Duration.hours(1) })],
       ),
     );
   }

@@ -1,3 +1,4 @@
+import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HANDLER_METRICS } from '../../src/consumer/metrics.js';
 import { REDRIVE_REASONS } from '../../src/redrive/reasons.js';
@@ -91,6 +92,26 @@ describe('the dashboard', () => {
     const shown = new Set([...widgets.values()].flatMap((w) => w.properties.metrics.map((row) => row[1])));
     for (const name of Object.keys(HANDLER_METRICS).filter((n) => n !== 'Records'))
       expect(shown).toContain(name);
+  });
+
+  it("shows compaction's last runs from the lifecycle function's EMF metrics", () => {
+    const lifecycle = Object.keys(
+      main.template.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('lifecycle') },
+      }),
+    )[0];
+    const emf = (name: string, stat: string) =>
+      `ActivityPipeline ${name} FunctionName=<Ref:${lifecycle}> ${stat}`;
+    expect(described(widgets.get('Compaction: last day'))).toEqual([
+      emf('CompactionRuns', 'Sum'),
+      emf('HoursCompacted', 'Sum'),
+      emf('RecordsErased', 'Sum'),
+      `AWS/Lambda Errors FunctionName=<Ref:${lifecycle}> Sum`,
+    ]);
+    expect(described(widgets.get('Compaction: hours per run'))).toEqual([
+      emf('HoursCompacted', 'Maximum'),
+      `AWS/Lambda Duration FunctionName=<Ref:${lifecycle}> Maximum`,
+    ]);
   });
 
   it('shows the depth of the failed-batches queue', () => {
