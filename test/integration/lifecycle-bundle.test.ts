@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
-import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHandler } from '../../src/consumer/index.js';
 import { isCompactedKey, listLanded } from '../../src/layout/index.js';
 import { LandedData } from '../../src/query/index.js';
 import { S3Store } from '../../src/sink/index.js';
 import { freshS3Prefix } from '../contract/object-store-contract.js';
-import { ROOT } from '../infra/synth.js';
 import { simulated } from '../query/helpers.js';
 import { eventOf, kinesisRecord } from '../support/kinesis-events.js';
 import { type RunningS3rver, s3rverCliEnv, startS3rver, stubS3Environment } from '../support/s3rver.js';
 import { useTempDir } from '../support/temp.js';
+import { invokeLifecycle } from './lifecycle-invoke.js';
 
 const tempDir = useTempDir();
 const BUCKET = 'activity-lifecycle';
@@ -25,36 +22,6 @@ afterAll(async () => {
   await s3rver.close();
   vi.unstubAllEnvs();
 });
-
-/**
- * Runs the lifecycle bundle as deployed (`dist/lifecycle/`, DuckDB beside it), in a fresh folder with
- * only this machine's DuckDB binding added, invoking its handler with `event` in a fresh process.
- */
-async function invokeLifecycle(event: unknown, env: Record<string, string>) {
-  const folder = await tempDir();
-  await cp(path.join(ROOT, 'dist/lifecycle'), folder, { recursive: true });
-  const binding = `@duckdb/node-bindings-${process.platform}-${process.arch}`;
-  await mkdir(path.join(folder, 'node_modules/@duckdb'), { recursive: true });
-  await symlink(path.join(ROOT, 'node_modules', binding), path.join(folder, 'node_modules', binding)).catch(
-    () => undefined,
-  );
-  await writeFile(path.join(folder, 'event.json'), JSON.stringify(event));
-  const script = `const { handler } = await import('./index.mjs');
-    const { readFileSync, writeFileSync } = await import('node:fs');
-    writeFileSync('result.json', JSON.stringify(await handler(JSON.parse(readFileSync('event.json', 'utf8')))));`;
-  // Asynchronously: s3rver answers from this process's event loop.
-  const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      ['--input-type=module', '-e', script],
-      { cwd: folder, env: { PATH: process.env.PATH ?? '', HOME: folder, ...env }, encoding: 'utf8' },
-      (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
-    );
-  });
-  expect(run.code, run.stderr).toBe(0);
-  return { result: JSON.parse(await readFile(path.join(folder, 'result.json'), 'utf8')), stdout: run.stdout };
-}
 
 describe('the lifecycle bundle (compaction and erasure) on S3 (s3rver)', () => {
   it('erases a user and compacts the closed hours, writing one EMF line', async () => {
@@ -79,6 +46,7 @@ describe('the lifecycle bundle (compaction and erasure) on S3 (s3rver)', () => {
 
     // Act: an erasure request with the hourly run, as the scheduled function gets them.
     const { result, stdout } = await invokeLifecycle(
+      await tempDir(),
       { forget: ['user_2'], before: '2026-11-25T00:00:00Z' },
       {
         ...s3rverCliEnv(s3rver.endpoint),
