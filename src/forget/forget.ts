@@ -26,6 +26,8 @@ const gzip = promisify(gzipCallback);
 
 /** Objects read (and rewritten) at once: enough to hide S3's latency, few enough for memory. */
 const OBJECTS_IN_FLIGHT = 8;
+/** Parquet objects downloaded and searched at once (of 10,000 events, some 4 MB each). */
+const PARQUET_SLICE = 100;
 
 /** One object that held records of the users: rewritten without them, or deleted when nothing else was in it. */
 export interface ChangedObject {
@@ -210,7 +212,15 @@ class Eraser {
       }
     };
     await Promise.all(Array.from({ length: Math.min(OBJECTS_IN_FLIGHT, ndjson.length) }, worker));
-    if (parquet.length > 0) await this.parquetEvents(parquet, sizes);
+    // In slices, so an S3 sink's downloads never fill the local disk (a Lambda function's /tmp).
+    for (let i = 0; i < parquet.length; i += PARQUET_SLICE) {
+      const files = new LocalFiles(this.location, this.store);
+      try {
+        await this.parquetEvents(files, parquet.slice(i, i + PARQUET_SLICE), sizes);
+      } finally {
+        await files.close();
+      }
+    }
     return sizes;
   }
 
@@ -283,8 +293,12 @@ class Eraser {
    * Parquet objects (the consumer's and compaction's), through DuckDB: one query finds those that hold
    * the users' rows, then each of those is written again without them, its other rows in their order.
    */
-  private async parquetEvents(objects: readonly LandedObject[], sizes: Map<string, number>): Promise<void> {
-    const paths = await this.files.paths(objects, this.options.signal);
+  private async parquetEvents(
+    files: LocalFiles,
+    objects: readonly LandedObject[],
+    sizes: Map<string, number>,
+  ): Promise<void> {
+    const paths = await files.paths(objects, this.options.signal);
     this.result.scanned.events += objects.length;
     const byPath = new Map(paths.map((p, i) => [p, objects[i] as LandedObject]));
     const { connection } = await this.duckDb();
@@ -294,7 +308,7 @@ class Eraser {
          WHERE user_id IN (SELECT user_id FROM forget_users) GROUP BY filename`,
       ),
     );
-    const scratch = await this.files.scratchDir();
+    const scratch = await files.scratchDir();
     for (const [file, count] of found.getRows()) {
       this.options.signal?.throwIfAborted();
       const object = byPath.get(String(file)) as LandedObject;
