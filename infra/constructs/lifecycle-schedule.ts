@@ -6,6 +6,7 @@ import {
   aws_lambda as lambda,
   aws_logs as logs,
   RemovalPolicy,
+  Size,
   Stack,
   type aws_s3 as s3,
   aws_scheduler as scheduler,
@@ -65,6 +66,9 @@ export class LifecycleSchedule extends StackPart {
       code: lambda.Code.fromAsset(lifecycleDir),
       memorySize: MEMORY_MB,
       timeout: TIMEOUT,
+      // An S3 sink's objects are downloaded for DuckDB to read: compaction keeps a run's downloads
+      // until it ends, so a backlog of busy hours needs room. Billed per GB-second, a few cents a month.
+      ephemeralStorageSize: Size.gibibytes(10),
       role: this.role,
       logGroup,
       environment: {

@@ -53,6 +53,7 @@ describe('the scheduled lifecycle function', () => {
       Handler: 'index.handler',
       MemorySize: 2048,
       Timeout: 900,
+      EphemeralStorage: { Size: 10240 },
       Environment: {
         Variables: {
           SINK_URL: { 'Fn::Join': ['', ['s3://', { Ref: bucket }, '/activity']] },
