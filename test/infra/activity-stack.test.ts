@@ -141,6 +141,7 @@ describe('synthesis', () => {
     expect(acknowledged.map((a) => a.id.replace(/^\w+::/, '')).sort()).toEqual([
       'AwsSolutions-IAM5[Resource::<Data666C94C7.Arn>/activity/*]',
       'AwsSolutions-IAM5[Resource::<Data666C94C7.Arn>/activity/*]',
+      'AwsSolutions-IAM5[Resource::<Data666C94C7.Arn>/activity/_forgotten/*]',
       'AwsSolutions-IAM5[Resource::<Data666C94C7.Arn>/activity/events/*]',
       'AwsSolutions-IAM5[Resource::<Lifecycle5C7F7473.Arn>:*]',
       'AwsSolutions-KDS3',
@@ -407,11 +408,15 @@ describe('least privilege', () => {
       .map(({ Action, Resource }) => ({ Action, Resource }));
   }
 
-  it('the consumer may put objects under the prefix, list the bucket, read the stream, decrypt with its key, send failure records and write its own logs: nothing else', () => {
+  it('the consumer may put objects under the prefix, read the list of forgotten users, list the bucket, read the stream, decrypt with its key, send failure records and write its own logs: nothing else', () => {
     const granted = consumerGrants(t);
     expect(granted).toEqual(
       expect.arrayContaining([
         { Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [getAtt(ids.bucket), '/activity/*']] } },
+        {
+          Action: 's3:GetObject',
+          Resource: { 'Fn::Join': ['', [getAtt(ids.bucket), '/activity/_forgotten/*']] },
+        },
         { Action: 's3:ListBucket', Resource: getAtt(ids.bucket) },
         { Action: 'kms:Decrypt', Resource: getAtt(ids.key) },
         {
@@ -424,7 +429,7 @@ describe('least privilege', () => {
         },
       ]),
     );
-    expect(granted).toHaveLength(6);
+    expect(granted).toHaveLength(7);
     const kinesis = granted.find((s) => JSON.stringify(s.Action).includes('kinesis:'));
     expect(kinesis?.Resource).toEqual(getAtt(ids.stream));
     expect(kinesis?.Action).toEqual(
@@ -435,7 +440,7 @@ describe('least privilege', () => {
 
   it('landing Parquet grants the consumer nothing more: it never deletes (activity compact does, with its own credentials)', () => {
     const parquet = consumerGrants(variant.template);
-    expect(parquet).toHaveLength(6);
+    expect(parquet).toHaveLength(7);
     expect(parquet.flatMap((s) => [s.Action].flat())).toEqual(
       consumerGrants(t).flatMap((s) => [s.Action].flat()),
     );
