@@ -16,15 +16,17 @@ interface ForgetFlags {
 const HELP = `
 Every object of events/ (NDJSON, Parquet, compacted) and errors/ that holds a record of the users
 (errors/ by the record's partition key, and by the user_id of its bytes where they decode) is
-rewritten without them under its own key, or deleted when nothing else was in it. Readers see the
-old object or the new one, never a remaining event twice or not at all.
+rewritten without them under its own key, or deleted when nothing else was in it (an errors/
+object is left empty instead). Readers see the old object or the new one, never a remaining event
+twice or not at all.
 
 First the users are added to the sink's list of forgotten users, <sink>/_forgotten/users.json: keyed
 hashes (HMAC-SHA-256), never the ids. The consumer (activity consume and run, and the Lambda
 function) drops their records, reading the list at most every 30 s, so the stream, a replay
-(consume --from) and redrive do not bring them back. The key is FORGET_KEY (16 characters or more;
-64 hex digits are 32 bytes), else the file --key-file or FORGET_KEY_FILE names, else
-<sink>/_forgotten/key, made at random by the first run. Every consumer of the sink needs the same key.
+(consume --from) and redrive do not bring them back. The key is in the file --key-file names, else
+FORGET_KEY (16 characters or more; 64 hex digits are 32 bytes), else in the file FORGET_KEY_FILE
+names, else <sink>/_forgotten/key, made at random by the first run. Every consumer of the sink needs
+the same key.
 
 Safe to run again: a second run finds nothing. Ends with a receipt: objects rewritten and deleted,
 records removed per dataset, time taken. --dry-run lists the objects that would change.`;
