@@ -1,5 +1,6 @@
-/** How deeply objects and arrays may nest inside one event (the event itself is level 1). */
-export const MAX_EVENT_DEPTH = 32;
+import { MAX_EVENT_DEPTH } from '../event/index.js';
+
+export { MAX_EVENT_DEPTH };
 
 export interface HostileFinding {
   code: 'forbidden_key' | 'too_deep';

@@ -1,5 +1,19 @@
 import { isUtf8 } from 'node:buffer';
-import { type ActivityEvent, formatTime, parseEvent, parseTime } from '../event/index.js';
+import {
+  type ActivityEvent,
+  checkFaithful,
+  findIllFormed,
+  findUnsafeNumbers,
+  formatTime,
+  invalidUnicode,
+  mayHoldLoneSurrogate,
+  mayHoldUnsafeNumber,
+  parseEvent,
+  parseTime,
+  type Refusal,
+  unsafeNumber,
+  type ValuePath,
+} from '../event/index.js';
 import { uuidv7 } from '../producer/index.js';
 import { CollectorError } from './errors.js';
 import { findHostile } from './hostile.js';
@@ -10,7 +24,10 @@ export type BodyFormat = 'json' | 'ndjson';
 /** One event of a request, parsed, or the reason it could not be. */
 export type BodyItem =
   | { index: number; value: unknown }
-  | { index: number; code: 'invalid_utf8' | 'invalid_json'; message: string };
+  | { index: number; code: BodyItemCode; message: string };
+
+/** Why one event of a body was refused before the schema saw it. */
+export type BodyItemCode = 'invalid_utf8' | 'invalid_json' | 'invalid_unicode' | 'unsafe_number' | 'too_deep';
 
 export interface DecodedBody {
   items: BodyItem[];
@@ -45,9 +62,18 @@ function decodeJson(body: Buffer): DecodedBody {
   if (!isUtf8(body)) {
     throw new CollectorError(400, 'invalid_utf8', 'body is not valid UTF-8: send JSON encoded as UTF-8');
   }
+  const text = stripBom(body.toString('utf8'));
+  const { shape, ...decoded } = decodeJsonText(text);
+  return { ...decoded, items: refuseUnfaithful(text, decoded.items, shape) };
+}
+
+/** How a JSON body holds its events: alone, in an array, or in `{"batch": [...]}`. */
+type BodyShape = 'event' | 'array' | 'batch';
+
+function decodeJsonText(text: string): DecodedBody & { shape: BodyShape } {
   let value: unknown;
   try {
-    value = JSON.parse(stripBom(body.toString('utf8')));
+    value = JSON.parse(text);
   } catch (error) {
     throw new CollectorError(
       400,
@@ -55,7 +81,9 @@ function decodeJson(body: Buffer): DecodedBody {
       `body is not valid JSON (${(error as Error).message}): send one event, an array of events, {"batch": [...]} or NDJSON with Content-Type: application/x-ndjson`,
     );
   }
-  if (Array.isArray(value)) return { items: value.map((event, index) => ({ index, value: event })) };
+  if (Array.isArray(value)) {
+    return { items: value.map((event, index) => ({ index, value: event })), shape: 'array' };
+  }
   if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'batch')) {
     const { batch, sent_at: batchSentAt, ...rest } = value as Record<string, unknown>;
     const unknown = Object.keys(rest);
@@ -74,9 +102,9 @@ function decodeJson(body: Buffer): DecodedBody {
       );
     }
     const items = batch.map((event, index) => ({ index, value: event }));
-    return batchSentAt === undefined ? { items } : { items, batchSentAt };
+    return batchSentAt === undefined ? { items, shape: 'batch' } : { items, batchSentAt, shape: 'batch' };
   }
-  return { items: [{ index: 0, value }] };
+  return { items: [{ index: 0, value }], shape: 'event' };
 }
 
 function decodeNdjson(body: Buffer): DecodedBody {
@@ -94,7 +122,10 @@ function decodeNdjson(body: Buffer): DecodedBody {
       continue;
     }
     try {
-      items.push({ index, value: JSON.parse(stripBom(line.toString('utf8'))) });
+      const text = stripBom(line.toString('utf8'));
+      const value: unknown = JSON.parse(text);
+      const refused = checkFaithful(text, value);
+      items.push(refused === undefined ? { index, value } : refusedItem(index, refused));
     } catch (error) {
       items.push({
         index,
@@ -104,6 +135,46 @@ function decodeNdjson(body: Buffer): DecodedBody {
     }
   }
   return { items };
+}
+
+/**
+ * Refuses the events of a JSON body that would not land as they were sent, as the consumer does
+ * (`checkFaithful`): a lone surrogate anywhere, a number in `properties` or `context` that a double
+ * does not hold. The numbers are found in the body's text, so each is traced to its event by its
+ * path: `[i]…` in an array, `batch[i]…` in a batch, the path itself in a lone event.
+ */
+function refuseUnfaithful(text: string, items: BodyItem[], shape: BodyShape): BodyItem[] {
+  const surrogates = mayHoldLoneSurrogate(text);
+  const numbers = items.some((item) => 'value' in item && mayHoldUnsafeNumber(item.value));
+  if (!surrogates && !numbers) return items;
+  const refused = new Map<number, Refusal>();
+  if (numbers) {
+    for (const number of findUnsafeNumbers(text)) {
+      const [index, path] = eventPathOf(number.path, shape);
+      if (index === undefined || refused.has(index)) continue;
+      const refusal = unsafeNumber(number, path);
+      if (refusal !== undefined) refused.set(index, refusal);
+    }
+  }
+  return items.map((item) => {
+    if (!('value' in item)) return item;
+    const illFormed = surrogates ? findIllFormed(item.value) : undefined;
+    const refusal = illFormed === undefined ? refused.get(item.index) : invalidUnicode(illFormed);
+    return refusal === undefined ? item : refusedItem(item.index, refusal);
+  });
+}
+
+/** The event index, and the path inside that event, of a path into a body. */
+function eventPathOf(path: ValuePath, shape: BodyShape): [number | undefined, ValuePath] {
+  if (shape === 'event') return [0, path];
+  const start = shape === 'batch' ? 1 : 0;
+  if (shape === 'batch' && path[0] !== 'batch') return [undefined, path];
+  const index = path[start];
+  return typeof index === 'number' ? [index, path.slice(start + 1)] : [undefined, path];
+}
+
+function refusedItem(index: number, refusal: Refusal): BodyItem {
+  return { index, code: refusal.reason as BodyItemCode, message: refusal.message };
 }
 
 /**

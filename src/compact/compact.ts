@@ -1,5 +1,9 @@
+import { createReadStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { PipelineError } from '../core/errors.js';
 import type { SinkLocation } from '../core/locations.js';
@@ -17,8 +21,11 @@ import {
 import {
   describeDuckDbError,
   LocalFiles,
+  objectUrl,
   QueryError,
   rawSource,
+  type SourceFiles,
+  setAsideHint,
   sqlIdentifier,
   sqlString,
 } from '../query/index.js';
@@ -145,7 +152,9 @@ export async function compact(location: SinkLocation, options: CompactOptions = 
         let events: number;
         let forgotten = 0;
         try {
-          const source = rawSource(EVENT_COLUMNS, await files.files(objects, options.signal));
+          const inputs = await files.files(objects, options.signal);
+          await checkWholeGzip(partition, objects, inputs, store.url);
+          const source = rawSource(EVENT_COLUMNS, inputs);
           forgotten = await markForgotten(connection, source, forgottenUsers);
           const copied = await connection.runAndReadAll(
             `COPY (SELECT ${columns} FROM (${source})
@@ -157,9 +166,10 @@ export async function compact(location: SinkLocation, options: CompactOptions = 
           events = Number(copied.getRows()[0]?.[0] ?? 0);
         } catch (error) {
           if (error instanceof PipelineError) throw error;
+          const described = describeDuckDbError(error, store.url);
           throw new QueryError(
-            'compaction_failed',
-            `could not compact ${partition}: ${describeDuckDbError(error).message}; nothing was changed in this hour`,
+            described.code === 'unreadable_object' ? described.code : 'compaction_failed',
+            `could not compact ${partition}: ${described.message}; nothing was changed in this hour`,
             { cause: error },
           );
         }
@@ -215,6 +225,32 @@ async function markForgotten(
     rows += Number(count);
   }
   return rows;
+}
+
+/**
+ * Refuses an hour with an NDJSON input that is not a whole gzip stream. DuckDB reads a gzip file cut
+ * short as fewer lines, or none, without a word, and compaction deletes its inputs: what it could not
+ * read would be gone. `inputs` lists the NDJSON files in the order of `objects`.
+ */
+async function checkWholeGzip(
+  partition: string,
+  objects: readonly LandedObject[],
+  inputs: SourceFiles,
+  sinkUrl: string,
+): Promise<void> {
+  const ndjson = objects.filter((o) => o.format === 'ndjson');
+  for (const [i, object] of ndjson.entries()) {
+    const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+    try {
+      await pipeline(createReadStream(inputs.ndjson[i] as string), createGunzip(), discard);
+    } catch (error) {
+      throw new QueryError(
+        'unreadable_object',
+        `could not compact ${partition}: ${objectUrl(sinkUrl, object.key)} is not a whole gzip file (${(error as Error).message}): ${setAsideHint(object.key)}; nothing was changed in this hour`,
+        { cause: error },
+      );
+    }
+  }
 }
 
 function summary(partition: string, objects: readonly LandedObject[], key: string) {

@@ -1,7 +1,6 @@
-import type { KinesisStreamRecord } from 'aws-lambda';
 import type { ObjectStore } from '../core/ports.js';
-import { errorLine, NDJSON_GZIP, objectKey, partitionOf } from '../layout/index.js';
-import { encodeLines, shardIdOf } from './landing.js';
+import { errorLine, NDJSON_GZIP, objectKey, partitionOf, type RawRecord } from '../layout/index.js';
+import { encodeLines } from './landing.js';
 import type { FailureDestination } from './runner/event-source-runner.js';
 
 /**
@@ -9,30 +8,15 @@ import type { FailureDestination } from './runner/event-source-runner.js';
  * `errors/` with their original bytes and the reason, under a name derived from their position.
  */
 export function errorsDestination(store: ObjectStore, compressionLevel?: number): FailureDestination {
-  return async (records, reason, message) => {
-    const first = records[0] as KinesisStreamRecord | undefined;
+  return async (records, reason, message, streamArn) => {
+    const first = records[0] as RawRecord | undefined;
     if (first === undefined) return;
-    const shardId = shardIdOf(first.eventID);
-    const arrivalMs = (r: KinesisStreamRecord) => Math.round(r.kinesis.approximateArrivalTimestamp * 1000);
-    const lines = records.map((r) =>
-      errorLine(
-        {
-          shardId: shardIdOf(r.eventID),
-          sequenceNumber: r.kinesis.sequenceNumber,
-          partitionKey: r.kinesis.partitionKey,
-          arrivalMs: arrivalMs(r),
-          data: r.kinesis.data,
-        },
-        reason,
-        message,
-        r.eventSourceARN,
-      ),
-    );
+    const lines = records.map((r) => errorLine(r, reason, message, streamArn));
     const key = objectKey(
       'errors',
-      partitionOf(arrivalMs(first)),
-      shardId,
-      first.kinesis.sequenceNumber,
+      partitionOf(first.arrivalMs),
+      first.shardId,
+      first.sequenceNumber,
       `-${reason}`,
     );
     const body = await encodeLines(lines, compressionLevel);

@@ -2,7 +2,13 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import { describeError, StreamError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { compareSequenceNumbers } from '../core/sequence-numbers.js';
-import { type ActivityEvent, type ParseResult, parseEventRecord, positionEventId } from '../event/index.js';
+import {
+  type ActivityEvent,
+  type ParseResult,
+  parseEventRecord,
+  positionEventId,
+  TimeFormatter,
+} from '../event/index.js';
 import { type ForgottenUsers, userIdInBytes } from '../forget/forgotten-list.js';
 import {
   type Dataset,
@@ -15,8 +21,9 @@ import {
 } from '../layout/index.js';
 import { DEFAULT_LANDING_FORMAT, type LandingFormat, loadParquetEncoder } from '../sink/formats/index.js';
 import { retry } from '../util/backoff.js';
+import { fromKinesisRecord, shardIdOf } from './envelope.js';
 import { deaggregateKpl, isKplAggregate, type KplUserRecord } from './kpl.js';
-import { DEFAULT_COMPRESSION_LEVEL, type ErrorReason, encodeLines, shardIdOf } from './landing.js';
+import { DEFAULT_COMPRESSION_LEVEL, type ErrorReason, encodeLines } from './landing.js';
 
 /** What one successful invocation landed. */
 export interface BatchStats {
@@ -39,7 +46,11 @@ export interface HandlerOptions {
   compressionLevel?: number;
   /** How events land: NDJSON gzip (the default) or Parquet. Error lines are NDJSON gzip either way. */
   format?: LandingFormat;
-  /** Tries of each object write within one invocation before the batch is reported failed. */
+  /**
+   * Tries of each object write within one invocation before the batch is reported failed (default 1).
+   * Each layer owns one kind of retry: the S3 client retries a request (5 attempts), the event source
+   * mapping or the local runner retries the batch with backoff; the handler need not add a third.
+   */
   putAttempts?: number;
   /**
    * The users whose records must not land (`ForgottenList` of the sink, which caches it): asked once
@@ -88,19 +99,16 @@ interface Group {
 export function createHandler(options: HandlerOptions): ActivityHandler {
   const { store } = options;
   const level = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
-  const putAttempts = options.putAttempts ?? 3;
+  const putAttempts = options.putAttempts ?? 1;
   const parquet = (options.format ?? DEFAULT_LANDING_FORMAT) === 'parquet';
   const warn = options.warn ?? ((message: string) => console.warn(message));
 
   return async (event, context) => {
-    const remaining = context?.getRemainingTimeInMillis();
-    const signal =
-      remaining === undefined
-        ? undefined
-        : AbortSignal.timeout(Math.max(1, remaining - Math.min(TIMEOUT_MARGIN_MS, remaining / 10)));
+    const signal = writeDeadline(context?.getRemainingTimeInMillis());
     const groups = new Map<string, Group>();
     const firstOfShard = new Map<string, string>();
     const partitions = new Partitioner();
+    const times = new TimeFormatter();
     let events = 0;
     let errors = 0;
     let dropped = 0;
@@ -157,24 +165,21 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     };
 
     for (const record of event.Records) {
-      const shardId = shardIdOf(record.eventID);
-      const { sequenceNumber, partitionKey } = record.kinesis;
+      const raw = fromKinesisRecord(record);
+      const { shardId, sequenceNumber, arrivalMs } = raw;
       const streamArn = record.eventSourceARN;
       const first = firstOfShard.get(shardId);
       if (first === undefined || compareSequenceNumbers(sequenceNumber, first) < 0)
         firstOfShard.set(shardId, sequenceNumber);
-      const arrivalMs = Math.round(record.kinesis.approximateArrivalTimestamp * 1000);
-      const bytes = Buffer.from(record.kinesis.data, 'base64');
+      const bytes = Buffer.from(raw.data, 'base64');
       if (!isKplAggregate(bytes)) {
         const result = parseOrReject(bytes, {
           receivedAt: arrivalMs,
+          times,
           fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber),
         });
         if (result.ok) landEvent(result, shardId, sequenceNumber);
-        else {
-          const raw = { shardId, sequenceNumber, partitionKey, arrivalMs, data: record.kinesis.data };
-          landError(raw, result.reason, result.message, streamArn);
-        }
+        else landError(raw, result.reason, result.message, streamArn);
         continue;
       }
 
@@ -183,7 +188,6 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         users = deaggregateKpl(bytes);
       } catch (error) {
         if (!(error instanceof StreamError)) throw error;
-        const raw = { shardId, sequenceNumber, partitionKey, arrivalMs, data: record.kinesis.data };
         landError(raw, 'invalid_aggregate', error.message, streamArn);
         continue;
       }
@@ -193,20 +197,19 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         const user = users[sub] as KplUserRecord;
         const result = parseOrReject(user.data, {
           receivedAt: arrivalMs,
+          times,
           fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber, sub),
         });
         if (result.ok) landEvent(result, shardId, sequenceNumber);
         else {
           const data = Buffer.from(user.data.buffer, user.data.byteOffset, user.data.byteLength);
-          const raw = {
-            shardId,
-            sequenceNumber,
+          const userRaw = {
+            ...raw,
             subSequenceNumber: sub,
             partitionKey: user.partitionKey,
-            arrivalMs,
             data: data.toString('base64'),
           };
-          landError(raw, result.reason, result.message, streamArn);
+          landError(userRaw, result.reason, result.message, streamArn);
         }
       }
     }
@@ -260,6 +263,19 @@ function firstOfEachShard(event: KinesisStreamEvent): { itemIdentifier: string }
     if (seen === undefined || compareSequenceNumbers(seq, seen) < 0) first.set(shardId, seq);
   }
   return [...first.values()].map((itemIdentifier) => ({ itemIdentifier }));
+}
+
+/**
+ * Aborts writes a moment before the invocation's time runs out (at once when none is left); none
+ * without Lambda's context.
+ */
+function writeDeadline(remainingMs: number | undefined): AbortSignal | undefined {
+  if (remainingMs === undefined) return undefined;
+  // AbortSignal.timeout takes whole milliseconds only (it throws on a fraction).
+  const budget = Math.floor(remainingMs - Math.min(TIMEOUT_MARGIN_MS, remainingMs / 10));
+  return budget > 0
+    ? AbortSignal.timeout(budget)
+    : AbortSignal.abort(new Error('the invocation has no time left to write'));
 }
 
 async function putWithRetry(

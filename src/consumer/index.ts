@@ -1,3 +1,11 @@
+export {
+  fromKinesisRecord,
+  type RecordSource,
+  rawOfStreamRecord,
+  shardIdOf,
+  toLambdaEvent,
+  toLambdaRecord,
+} from './envelope.js';
 export { errorsDestination } from './failure-destination.js';
 export {
   type ActivityHandler,
@@ -30,5 +38,4 @@ export {
   type RunnerStats,
   type ShardProgress,
 } from './runner/event-source-runner.js';
-export { toLambdaEvent, toLambdaRecord } from './runner/lambda-event.js';
 export { DEFAULT_LEASE_DURATION_MS, newLeaseOwner } from './runner/lease-keeper.js';

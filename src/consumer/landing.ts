@@ -20,9 +20,3 @@ export async function encodeLines(
 ): Promise<Buffer> {
   return gzip(`${lines.join('\n')}\n`, { level });
 }
-
-/** The shard id in a Lambda Kinesis record's `eventID` (`shardId-000000000000:4959…`). */
-export function shardIdOf(eventId: string): string {
-  const colon = eventId.indexOf(':');
-  return colon === -1 ? eventId : eventId.slice(0, colon);
-}

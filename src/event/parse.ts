@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
 import { MAX_FUTURE_SKEW_MS, MAX_RECORD_BYTES, MIN_EVENT_TIME_MS } from '../core/limits.js';
-import { describeType, eventInputSchema } from './schema.js';
-import { formatTime, isCanonicalTime, parseTime } from './time.js';
+import {
+  describePath,
+  findIllFormed,
+  findTooDeep,
+  findUnsafeNumbers,
+  HOLDS_NUMBER,
+  mayHoldLoneSurrogate,
+  survey,
+  TOO_DEEP,
+  type UnsafeNumber,
+  type ValuePath,
+} from './faithful.js';
+import { describeType, eventInputSchema, MAX_EVENT_DEPTH } from './schema.js';
+import { formatTime, isCanonicalTime, parseTime, type TimeFormatter } from './time.js';
 import type { ActivityEvent, JsonValue } from './types.js';
 
 /** Why a record was not landed as an event. Each lands in `errors/` with its original bytes. */
@@ -9,6 +21,9 @@ export type RejectReason =
   | 'record_too_large'
   | 'invalid_utf8'
   | 'invalid_json'
+  | 'invalid_unicode'
+  | 'unsafe_number'
+  | 'too_deep'
   | 'not_an_object'
   | 'missing_field'
   | 'invalid_field'
@@ -19,6 +34,9 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'record_too_large',
   'invalid_utf8',
   'invalid_json',
+  'invalid_unicode',
+  'unsafe_number',
+  'too_deep',
   'not_an_object',
   'missing_field',
   'invalid_field',
@@ -30,11 +48,16 @@ export type ParseResult =
   | { ok: true; event: ActivityEvent /** `event.timestamp` as epoch ms. */; timestampMs: number }
   | { ok: false; reason: RejectReason; message: string };
 
+/** A record refused, with its reason. */
+export type Refusal = Extract<ParseResult, { ok: false }>;
+
 export interface ParseContext {
   /** When the pipeline received the record (the stream's arrival time): epoch ms. */
   receivedAt: number;
   /** The id to give an event that arrives without one; derive it from the stream position. */
   fallbackId: () => string;
+  /** Formats `received_at`; a caller that parses many records of one arrival time passes one. */
+  times?: TimeFormatter;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -56,7 +79,78 @@ export function parseEventRecord(data: Uint8Array, context: ParseContext): Parse
   } catch (error) {
     return reject('invalid_json', `record is not valid JSON: ${(error as Error).message}`);
   }
-  return parseEvent(value, context);
+  return checkFaithful(text, value) ?? parseEvent(value, context);
+}
+
+/** Where custom values land as they were sent; elsewhere numbers are times, normalised by design. */
+const KEPT_AS_SENT = new Set<unknown>(['properties', 'context']);
+
+/**
+ * Refuses what would not land as it was sent, with the JSON text of one event: a string with a lone
+ * UTF-16 surrogate anywhere (UTF-8 cannot hold it, and DuckDB and Athena refuse to read the object
+ * that has one), `properties` or `context` nested deeper than `MAX_EVENT_DEPTH` (writing them again
+ * would overflow the stack), and a number in them that a double does not hold as written
+ * (`12345678901234567890` would land as `12345678901234567000`, `1e400` as `null`). Each starts with
+ * a cheap test (of the text, or one walk of those two small objects): the search for the value
+ * itself runs only for records that may hold one.
+ */
+export function checkFaithful(text: string, value: unknown): Refusal | undefined {
+  const illFormed = mayHoldLoneSurrogate(text) ? findIllFormed(value) : undefined;
+  if (illFormed !== undefined) return invalidUnicode(illFormed);
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { properties, context } = value as { properties?: unknown; context?: unknown };
+  const found = survey(properties, KEPT_DEPTH) | survey(context, KEPT_DEPTH);
+  if ((found & TOO_DEEP) !== 0) return tooDeep(properties, context);
+  if ((found & HOLDS_NUMBER) === 0) return undefined;
+  for (const number of findUnsafeNumbers(text)) {
+    const refused = unsafeNumber(number, number.path);
+    if (refused !== undefined) return refused;
+  }
+  return undefined;
+}
+
+/** The levels `properties` and `context` may nest: the event is the first level. */
+const KEPT_DEPTH = MAX_EVENT_DEPTH - 1;
+
+/** False when `value` has no number in `properties` or `context`, the values that land as sent. */
+export function mayHoldUnsafeNumber(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const { properties, context } = value as { properties?: unknown; context?: unknown };
+  return ((survey(properties, KEPT_DEPTH) | survey(context, KEPT_DEPTH)) & HOLDS_NUMBER) !== 0;
+}
+
+function tooDeep(properties: unknown, context: unknown): Refusal {
+  const inProperties = findTooDeep(properties, KEPT_DEPTH);
+  const path =
+    inProperties === undefined
+      ? ['context', ...(findTooDeep(context, KEPT_DEPTH) ?? [])]
+      : ['properties', ...inProperties];
+  return reject('too_deep', `${describePath(path)} nests deeper than ${MAX_EVENT_DEPTH} levels: flatten it`);
+}
+
+/** The refusal of a string or key with a lone surrogate at `path`. */
+export function invalidUnicode(path: ValuePath): Refusal {
+  return reject(
+    'invalid_unicode',
+    `${describePath(path)} holds a lone UTF-16 surrogate (an unpaired \\uD800-\\uDFFF escape): it is not Unicode text, and readers of the landed data (DuckDB, Athena) refuse it: send the whole character`,
+  );
+}
+
+/**
+ * The refusal of a number a double does not hold, `path` being where it is in the event; undefined
+ * for a number outside `properties` and `context`.
+ */
+export function unsafeNumber(number: UnsafeNumber, path: ValuePath): Refusal | undefined {
+  if (!KEPT_AS_SENT.has(path[0])) return undefined;
+  const shown = number.text.length > 40 ? `${number.text.slice(0, 37)}...` : number.text;
+  const why =
+    number.landed === 'null'
+      ? 'which is out of the range of a double (it would land as null)'
+      : `which a double does not hold exactly (it would land as ${number.landed})`;
+  return reject(
+    'unsafe_number',
+    `${describePath(path)} is ${shown}, ${why}: send it as a string to keep it exactly`,
+  );
 }
 
 /** Validates and normalises one event already parsed from JSON. Never throws. */
@@ -100,7 +194,7 @@ export function parseEvent(value: unknown, context: ParseContext): ParseResult {
     user_id: input.user_id,
     event: input.event,
     timestamp: canonical ? (input.timestamp as string) : formatTime(timestamp),
-    received_at: formatTime(receivedAt),
+    received_at: context.times === undefined ? formatTime(receivedAt) : context.times.format(receivedAt),
   };
   if (input.session_id !== undefined) event.session_id = input.session_id;
   if (input.sent_at !== undefined) {
@@ -139,8 +233,10 @@ export function positionEventId(
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function reject(reason: RejectReason, message: string): ParseResult {
-  return { ok: false, reason, message };
+function reject(reason: RejectReason, message: string): Refusal {
+  // A message quotes what it was given, cut short: a cut may split a surrogate pair, and a lone
+  // surrogate in an error line would make errors/ unreadable.
+  return { ok: false, reason, message: message.toWellFormed() };
 }
 
 function badTime(field: string, value: string | number): ParseResult {

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { MAX_USER_ID_LENGTH } from '../core/limits.js';
 
+/** How deeply objects and arrays may nest inside one event (the event itself is level 1). */
+export const MAX_EVENT_DEPTH = 32;
+
 /** The longest `event` name, `event_id` or `session_id`. */
 export const MAX_NAME_LENGTH = 128;
 

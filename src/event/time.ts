@@ -67,17 +67,27 @@ function inRange(ms: number): number | undefined {
   return ms >= MIN_TIME_MS && ms <= MAX_TIME_MS ? ms : undefined;
 }
 
-let lastFormattedMs = Number.NaN;
-let lastFormatted = '';
-
 /** ISO 8601 UTC with milliseconds, as every landed time is written. */
 export function formatTime(ms: number): string {
-  // Records of one batch often share an arrival millisecond: keep the last answer.
-  if (ms !== lastFormattedMs) {
-    lastFormatted = new Date(ms).toISOString();
-    lastFormattedMs = ms;
+  return new Date(ms).toISOString();
+}
+
+/**
+ * `formatTime` that remembers its last answer: the records of one batch often share an arrival
+ * millisecond. One per invocation (or per request), so that no module state makes the function
+ * impure.
+ */
+export class TimeFormatter {
+  private lastMs = Number.NaN;
+  private last = '';
+
+  format(ms: number): string {
+    if (ms !== this.lastMs) {
+      this.last = formatTime(ms);
+      this.lastMs = ms;
+    }
+    return this.last;
   }
-  return lastFormatted;
 }
 
 const DURATION_AGO = /^([0-9]+(?:\.[0-9]+)?)(s|m|h|d)$/;

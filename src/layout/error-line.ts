@@ -20,14 +20,16 @@ const ERROR_LINE_KEYS = columnNames(ERROR_COLUMNS);
 
 /** One line of an `errors/` object: its fields in the order of `ERROR_COLUMNS`. */
 export function errorLine(record: RawRecord, reason: string, message: string, streamArn: string): string {
+  // The record's bytes are kept in `data`; the texts beside them must be Unicode, or a lone surrogate
+  // (a partition key any producer chose, a message quoting one) would make the object unreadable.
   const line: ErrorLine = {
     reason,
-    message,
+    message: message.toWellFormed(),
     shard_id: record.shardId,
     sequence_number: record.sequenceNumber,
     // Left out of plain records' lines: JSON.stringify drops undefined values.
     sub_sequence_number: record.subSequenceNumber,
-    partition_key: record.partitionKey,
+    partition_key: record.partitionKey.toWellFormed(),
     approximate_arrival_timestamp: new Date(record.arrivalMs).toISOString(),
     event_source_arn: streamArn,
     data: record.data,

@@ -1,4 +1,4 @@
-export { describeDuckDbError, QueryError } from './errors.js';
+export { describeDuckDbError, objectUrl, QueryError, setAsideHint } from './errors.js';
 export {
   LandedData,
   type LandedDataOptions,

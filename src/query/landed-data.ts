@@ -149,7 +149,7 @@ export class LandedData {
           if (needs.analysed) await connection.run('ROLLBACK').catch(() => undefined);
           signal?.throwIfAborted();
           if (attempt < MAX_ATTEMPTS && (await this.changed(error, listed, needs))) continue;
-          throw toQueryError(error, attempt);
+          throw toQueryError(error, attempt, this.url);
         }
       }
     } finally {
@@ -239,9 +239,9 @@ function toTable(reader: DuckDBResultReader): ResultTable {
   return { columns, rows };
 }
 
-function toQueryError(error: unknown, attempts: number): PipelineError {
+function toQueryError(error: unknown, attempts: number, sinkUrl: string): PipelineError {
   if (error instanceof PipelineError) return error;
-  const { code, message } = describeDuckDbError(error);
+  const { code, message } = describeDuckDbError(error, sinkUrl);
   const restarted =
     attempts >= MAX_ATTEMPTS ? ` (the sink changed under the query ${attempts} times: run it again)` : '';
   return new QueryError(code, `${message}${restarted}`, { cause: error });

@@ -1,11 +1,11 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback } from 'node:zlib';
-import { ConfigError, describeError, isRetriable, StoreError } from '../core/errors.js';
+import { ConfigError, describeError, StoreError } from '../core/errors.js';
 import type { ObjectStore, StreamWriter } from '../core/ports.js';
 import { type ForgottenUsers, NOBODY, userIdInBytes } from '../forget/forgotten-list.js';
 import { type ErrorLine, manifestKeyOf, NDJSON_GZIP, readErrorLine } from '../layout/index.js';
 import { type AcceptedRecord, BatchingProducer, type BatchingProducerOptions } from '../producer/index.js';
-import { backoffDelay, sleep } from '../util/backoff.js';
+import { retry } from '../util/backoff.js';
 import {
   encodeManifest,
   MANIFEST_CONTENT,
@@ -508,21 +508,17 @@ async function putManifest(
 ): Promise<void> {
   const key = manifestKeyOf(objectKey);
   const body = await encodeManifest(manifest);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await store.put(key, body, MANIFEST_CONTENT);
-      return;
-    } catch (error) {
-      if (attempt < MANIFEST_PUT_ATTEMPTS && isRetriable(error)) {
-        await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 1_000 }));
-        continue;
-      }
-      throw new StoreError(
-        'manifest_not_written',
-        `could not record the ${records} records re-driven from ${objectKey} in ${key} (${describeError(error)}): the next run sends them again`,
-        { cause: error },
-      );
-    }
+  try {
+    await retry(() => store.put(key, body, MANIFEST_CONTENT), {
+      attempts: MANIFEST_PUT_ATTEMPTS,
+      backoff: { baseMs: 100, maxMs: 1_000 },
+    });
+  } catch (error) {
+    throw new StoreError(
+      'manifest_not_written',
+      `could not record the ${records} records re-driven from ${objectKey} in ${key} (${describeError(error)}): the next run sends them again`,
+      { cause: error },
+    );
   }
 }
 

@@ -1,43 +1,41 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startCli } from '../support/cli.js';
 import { readLanded } from '../support/landed.js';
+import { CHROMIUM, CHROMIUM_INSTALL, requireProgram } from '../support/requires.js';
+import { waitFor } from '../support/wait.js';
 import { type RunningCollector, startCollect } from './collect-cli.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(root, 'test-artifacts');
 // A laptop without Chromium skips these; CI installs it (.ci/run) and must never skip them.
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
-if (skip) {
-  console.warn(`browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium); CI runs them`);
-}
+const withChromium = requireProgram(CHROMIUM, CHROMIUM_INSTALL);
 
-/** Polls the landed data until `ready` holds for it, or fails after `timeoutMs`. */
+/** The landed events once `ready` holds for them; fails, naming `what` and the events seen, if it never does. */
 async function landedWhen(
   sink: string,
+  what: string,
   ready: (events: Record<string, unknown>[]) => boolean,
-  timeoutMs = 20_000,
 ): Promise<Record<string, unknown>[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { events } = await readLanded(sink);
-    if (ready(events)) return events;
-    if (Date.now() > deadline) {
-      throw new Error(`landed events never matched; have: ${events.map((e) => e.event).join(', ')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  let events: Record<string, unknown>[] = [];
+  await waitFor(
+    `the sink to hold ${what}`,
+    async () => {
+      ({ events } = await readLanded(sink));
+      return ready(events);
+    },
+    { intervalMs: 200, state: () => `events ${events.map((e) => e.event).join(', ') || 'none'}` },
+  );
+  return events;
 }
 
 const named = (events: Record<string, unknown>[], name: string) => events.filter((e) => e.event === name);
 
-describe.skipIf(skip)('the tracker and the dashboard in Chromium', () => {
+withChromium.describe('the tracker and the dashboard in Chromium', () => {
   let browser: Browser;
   let collector: RunningCollector;
   let consumer: ReturnType<typeof startCli>;
@@ -82,7 +80,11 @@ describe.skipIf(skip)('the tracker and the dashboard in Chromium', () => {
     await page.goto(`${collector.base}/demo?flush_interval=60000`);
     const userAgent = await page.evaluate<string>('navigator.userAgent');
     const anonymousId = await page.evaluate<string>('window.activity.anonymousId()');
-    const views = await landedWhen(sink, (events) => named(events, 'page_view').length === 1);
+    const views = await landedWhen(
+      sink,
+      'one page_view',
+      (events) => named(events, 'page_view').length === 1,
+    );
     expect(named(views, 'page_view')[0]).toMatchObject({
       user_id: anonymousId,
       context: { user_agent: userAgent, anonymous_id: anonymousId, page: { path: '/demo' } },
@@ -101,6 +103,7 @@ describe.skipIf(skip)('the tracker and the dashboard in Chromium', () => {
     // Assess: every event landed once, with the browser's user agent, one session and one anonymous id.
     const events = await landedWhen(
       sink,
+      'two add_to_cart and one click',
       (landed) => named(landed, 'add_to_cart').length === 2 && named(landed, 'click').length === 1,
     );
     expect(named(events, 'add_to_cart').map((e) => (e.properties as { product: string }).product)).toEqual([
@@ -124,7 +127,7 @@ describe.skipIf(skip)('the tracker and the dashboard in Chromium', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${collector.base}/demo?flush_interval=100`);
-    await landedWhen(sink, (events) => named(events, 'page_view').length === 2);
+    await landedWhen(sink, 'two page_view', (events) => named(events, 'page_view').length === 2);
 
     await context.setOffline(true);
     await page.fill('#user-id', 'user_42');
@@ -135,7 +138,11 @@ describe.skipIf(skip)('the tracker and the dashboard in Chromium', () => {
     expect(named((await readLanded(sink)).events, 'purchase')).toHaveLength(0);
     await context.setOffline(false);
 
-    const events = await landedWhen(sink, (landed) => named(landed, 'purchase').length === 1);
+    const events = await landedWhen(
+      sink,
+      'the purchase made offline',
+      (landed) => named(landed, 'purchase').length === 1,
+    );
     const purchase = named(events, 'purchase')[0];
     expect(purchase?.user_id).toBe('user_42');
     expect(named(events, 'identify')).toHaveLength(1);
@@ -158,7 +165,9 @@ describe.skipIf(skip)('the tracker and the dashboard in Chromium', () => {
     await page.locator('#lag', { hasText: /caught up|behind/ }).waitFor();
     expect(Number(await page.locator('#accepted').textContent())).toBeGreaterThanOrEqual(7);
     expect(Number(await page.locator('#active-users').textContent())).toBeGreaterThanOrEqual(2);
-    await expect.poll(() => page.locator('#top-events').textContent()).toContain('page_view');
+    await expect
+      .poll(() => page.locator('#top-events').textContent(), { timeout: 20_000 })
+      .toContain('page_view');
     expect(await page.locator('#top-events').textContent()).toContain('add_to_cart');
     expect(Number(await page.locator('#chart').getAttribute('data-total'))).toBeGreaterThanOrEqual(7);
     expect(await page.locator('#legend li').allTextContents()).toContain('page_view');

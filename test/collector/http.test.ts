@@ -13,6 +13,7 @@ import type { StreamWriter } from '../../src/core/ports.js';
 import { openKinesisStream, openLocalStream } from '../../src/stream/index.js';
 import { useKinesalite } from '../support/kinesalite.js';
 import { useTempDir } from '../support/temp.js';
+import { waitFor } from '../support/wait.js';
 
 const tempDir = useTempDir();
 const kinesis = useKinesalite();
@@ -368,13 +369,11 @@ describe('429 when the stream pushes back', () => {
     const { base, collector } = await start({ stream, producer: { backoff: { baseMs: 20, maxMs: 50 } } });
     const dashboard = await fetch(`${base}/dashboard/stream`);
     const inFlight = post(base, JSON.stringify([event(), event({ user_id: 'user_2' })]));
-    for (
-      let i = 0;
-      i < 100 && collector.producer.stats.buffered + collector.producer.stats.inFlight < 2;
-      i++
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor(
+      "the request's two events to be held by the producer",
+      () => collector.producer.stats.buffered + collector.producer.stats.inFlight >= 2,
+      { state: () => collector.producer.stats },
+    );
     const closed = collector.close();
     setTimeout(() => {
       control.throttled = false;
@@ -397,12 +396,15 @@ describe('429 when the stream pushes back', () => {
       producer: { backoff: { baseMs: 20, maxMs: 50 } },
     });
     const first = post(base, JSON.stringify([event(), event(), event()]));
-    // Wait until the first request's records are pending.
-    for (let i = 0; i < 100; i++) {
-      const health = await answerOf(await fetch(`${base}/healthz`));
-      if (health.pending_records === 3) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    let health: Answer = {};
+    await waitFor(
+      "the first request's three records to be pending",
+      async () => {
+        health = await answerOf(await fetch(`${base}/healthz`));
+        return health.pending_records === 3;
+      },
+      { state: () => health },
+    );
     const second = await post(base, JSON.stringify([event()]));
     expect(second.status).toBe(429);
     expect(second.headers.get('retry-after')).toBe('1');

@@ -25,14 +25,7 @@ export function useChildren(): <T extends { child: ChildProcess }>(started: T) =
   };
 }
 
-/** Waits until `check` holds, polling; fails with `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000) {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+export { waitFor } from '../support/wait.js';
 
 /**
  * A small seeded generator (mulberry32), so that a failing run of a randomised fault test can be

@@ -1,26 +1,26 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { openLocalStream } from '../../src/stream/index.js';
 import { jsonSummary, runCli, startCli } from '../support/cli.js';
 import { readLanded } from '../support/landed.js';
 import { useTempDir } from '../support/temp.js';
+import { waitFor } from '../support/wait.js';
 
 const tempDir = useTempDir();
 
-async function countFiles(dir: string): Promise<number> {
+/** The finished objects under a directory sink (names beginning with `.` or `_` are work in progress). */
+async function finishedObjects(dir: string): Promise<Set<string>> {
   try {
-    return (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.gz')).length;
+    const files = await readdir(dir, { recursive: true });
+    return new Set(
+      files.filter(
+        (f) => f.endsWith('.gz') && !f.split(path.sep).some((p) => p.startsWith('.') || p.startsWith('_')),
+      ),
+    );
   } catch {
-    return 0;
-  }
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
+    return new Set();
   }
 }
 
@@ -82,23 +82,38 @@ describe('crash recovery', () => {
     let kills = 0;
     // Kills that struck while events were still to land (each round lands at least one object first).
     let midWork = 0;
+    const notKilled: string[] = [];
     for (let round = 0; round < 6; round++) {
-      const before = await countFiles(sink);
+      const before = await finishedObjects(sink);
+      // Names are deterministic: once every event has landed, a round lands no object of a new name,
+      // and the consumer (no --until-idle) never exits. Such a round is killed at a random moment.
+      const landedBefore = (await readLanded(sink)).events.length;
       const { child, done } = startCli(consumeArgs);
-      const exited = done.then(() => true);
-      // Wait until this round has landed something, then kill it at a random moment after.
-      await Promise.race([waitFor(async () => (await countFiles(sink)) > before), exited]);
-      await new Promise((r) => setTimeout(r, Math.random() * 150));
+      let exited = false;
+      void done.then(() => {
+        exited = true;
+      });
+      // Wait until this round has landed a new object (one must come while events remain), then kill
+      // it at a random moment after.
+      if (landedBefore < 20_000) {
+        await waitFor(
+          `round ${round} to land a new object (${landedBefore} of 20,000 events landed before it)`,
+          async () => exited || [...(await finishedObjects(sink))].some((f) => !before.has(f)),
+          { timeoutMs: 45_000, state: async () => `${(await finishedObjects(sink)).size} objects` },
+        );
+      }
+      await sleep(Math.random() * 150);
       child.kill('SIGKILL');
       const result = await done;
       if (result.signal === 'SIGKILL') kills++;
+      else notKilled.push(`round ${round} ended by itself (code ${result.code}): ${result.stderr}`);
       if ((await readLanded(sink)).events.length < 20_000) midWork++;
     }
     const final = await runCli([...consumeArgs, '--until-idle', '--json']);
 
     // Assess
     expect(final.code, final.stderr).toBe(0);
-    expect(kills).toBeGreaterThanOrEqual(3);
+    expect(kills, notKilled.join('\n')).toBeGreaterThanOrEqual(3);
     expect(midWork).toBeGreaterThanOrEqual(1);
     const landed = await readLanded(sink);
     const landedIds = landed.events.map((e) => e.event_id as string);
@@ -121,7 +136,15 @@ describe('crash recovery', () => {
       '20000',
       '--json',
     ]);
-    await waitFor(async () => (await countFiles(sink)) > 0);
+    let exited = false;
+    void done.then(() => {
+      exited = true;
+    });
+    // `run` without --events produces until stopped, so its first object comes unless it fails.
+    await waitFor(
+      '`run` to land its first object',
+      async () => exited || (await finishedObjects(sink)).size > 0,
+    );
     child.kill('SIGINT');
     const result = await done;
     expect(result.code, result.stderr).toBe(0);

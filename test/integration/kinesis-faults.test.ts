@@ -20,6 +20,7 @@ import { FileCheckpointStore, openKinesisStream } from '../../src/stream/index.j
 import { useKinesalite } from '../support/kinesalite.js';
 import { readLanded } from '../support/landed.js';
 import { useTempDir } from '../support/temp.js';
+import { waitFor } from '../support/wait.js';
 
 const tempDir = useTempDir();
 const quiet = () => undefined;
@@ -123,7 +124,9 @@ describe('Kinesis faults on kinesalite', () => {
 
     // Act: split the shard while the consumer is part-way through it, then produce the second half
     // (it goes to the two children).
-    while (handled.length < 300) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor('the consumer to handle 300 events of the parent shard', () => handled.length >= 300, {
+      state: () => `${handled.length} handled`,
+    });
     const client = kinesis.client();
     await client.send(
       new SplitShardCommand({
@@ -133,7 +136,10 @@ describe('Kinesis faults on kinesalite', () => {
       }),
     );
     await produce(name, second);
-    while (handled.length < 4_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor('the consumer to handle all 4,000 events', () => handled.length >= 4_000, {
+      intervalMs: 50,
+      state: () => `${handled.length} handled`,
+    });
     runner.drain();
     const stats = await running;
 

@@ -5,6 +5,7 @@ import { type CliResult, jsonSummary, runCli, startCli } from '../support/cli.js
 import { useKinesalite } from '../support/kinesalite.js';
 import { readLanded } from '../support/landed.js';
 import { useTempDir } from '../support/temp.js';
+import { waitFor } from '../support/wait.js';
 
 const tempDir = useTempDir();
 const kinesis = useKinesalite();
@@ -13,14 +14,6 @@ const EVENTS = 12_000;
 const SHARDS = 4;
 /** Short leases, so the killed consumer's shards move within a couple of seconds. */
 const LEASE_MS = 1_500;
-
-async function waitUntil(reason: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting until ${reason}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Setup {
   stream: string;
@@ -87,21 +80,36 @@ describe.each([
       );
     const doomed = consumer(300);
     const survivors = [consumer(500), consumer(700)];
-    await waitUntil('three consumers each hold a shard', async () => (await liveOwners(setup)).size === 3);
+    let owners = new Set<string>();
+    await waitFor(
+      'three consumers each to hold a shard',
+      async () => {
+        owners = await liveOwners(setup);
+        return owners.size === 3;
+      },
+      { intervalMs: 100, state: () => `${owners.size} owners` },
+    );
 
     // Act: produce while they run; kill one consumer in the middle of it.
     const produced = startCli(
       ['produce', '--stream', setup.stream, '--events', String(EVENTS), '--rate', '4000', '--json'],
       setup,
     );
-    await waitUntil('some events have landed', async () => (await readLanded(sink)).events.length > 1_000);
+    await waitFor('1,000 events to land', async () => (await readLanded(sink)).events.length > 1_000, {
+      intervalMs: 100,
+    });
     doomed.child.kill('SIGKILL');
     const killed = await doomed.done;
     const producedResult = await produced.done;
     expect(producedResult.code, producedResult.stderr).toBe(0);
-    await waitUntil(
-      `all ${EVENTS} events have landed (the killed consumer's shards taken over)`,
-      async () => new Set((await readLanded(sink)).events.map((e) => e.event_id)).size >= EVENTS,
+    let distinct = 0;
+    await waitFor(
+      `all ${EVENTS} events to land (the killed consumer's shards taken over)`,
+      async () => {
+        distinct = new Set((await readLanded(sink)).events.map((e) => e.event_id)).size;
+        return distinct >= EVENTS;
+      },
+      { intervalMs: 250, state: () => `${distinct} distinct events landed` },
     );
     for (const s of survivors) s.child.kill('SIGTERM');
     const results: CliResult[] = await Promise.all(survivors.map((s) => s.done));

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli, startCli } from '../support/cli.js';
 import { type RunningS3rver, readS3EventIds, s3rverCliEnv, startS3rver } from '../support/s3rver.js';
 import { useTempDir } from '../support/temp.js';
+import { waitFor } from '../support/wait.js';
 
 const tempDir = useTempDir();
 let s3: RunningS3rver | undefined;
@@ -11,8 +12,6 @@ let s3: RunningS3rver | undefined;
 afterAll(async () => {
   await s3?.close();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Files s3rver holds under the bucket's prefix: landed objects (and their metadata). */
 async function storedFiles(directory: string): Promise<number> {
@@ -51,9 +50,29 @@ describe('the S3 store going away while the consumer runs', () => {
       ],
       { cwd, env },
     );
-    while ((await storedFiles(directory)) === 0) await sleep(10);
+    let stderr = '';
+    consumer.child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    let exited = false;
+    void consumer.done.then(() => {
+      exited = true;
+    });
+    await waitFor(
+      'the consumer to land its first object',
+      async () => exited || (await storedFiles(directory)) > 0,
+      {
+        intervalMs: 10,
+      },
+    );
     await s3.close({ keepObjects: true });
-    await sleep(4_000);
+    // The store stays away until the consumer has failed to land a batch twice (so it waits with
+    // backoff), which will come: it cannot finish while the store is gone.
+    await waitFor(
+      'the consumer to fail twice against the stopped store',
+      () => exited || (stderr.match(/could not land batch/g) ?? []).length >= 2,
+      { state: () => stderr.slice(-500) },
+    );
     s3 = await startS3rver(['landing'], { port, directory });
     const result = await consumer.done;
 

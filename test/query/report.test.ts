@@ -4,6 +4,7 @@ import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { collectReport, renderReport } from '../../src/report/index.js';
 import { DirectoryStore } from '../../src/sink/index.js';
+import { CHROMIUM, CHROMIUM_INSTALL, requireProgram } from '../support/requires.js';
 import { useTempDir } from '../support/temp.js';
 import { distinctEvents, jsonField, land, type Row, readLandedRows, simulated } from './helpers.js';
 
@@ -33,19 +34,26 @@ function funnelOf(rows: readonly Row[]) {
   return { sessions: sessions.size, funnel: [pv, cart, buy] };
 }
 
+/** A sink with 3,000 simulated events (NDJSON, part also as Parquet), one hostile event name and two errors. */
+async function landReportData(sink: string): Promise<void> {
+  const store = new DirectoryStore(sink);
+  const lines = simulated(3000, { stepMs: 3000, seed: 'report' });
+  await land(store, lines, { format: 'ndjson', batch: 500 });
+  await land(store, lines.slice(0, 500), { format: 'parquet', shard: 1, batch: 500 });
+  const hostile = JSON.stringify({
+    user_id: 'x',
+    event: '<img src=x onerror=alert(1)>',
+    timestamp: '2026-11-24T09:00:00Z',
+  });
+  await land(store, [hostile, '{broken', '[]'], { format: 'ndjson', shard: 2 });
+}
+
+const withChromium = requireProgram(CHROMIUM, CHROMIUM_INSTALL);
+
 describe('activity report', () => {
-  it('draws figures that match the landed files, escapes event data, and needs nothing from the network', async () => {
+  it('draws figures that match the landed files, escapes event data, and links to nothing', async () => {
     const sink = await tempDir();
-    const store = new DirectoryStore(sink);
-    const lines = simulated(3000, { stepMs: 3000, seed: 'report' });
-    await land(store, lines, { format: 'ndjson', batch: 500 });
-    await land(store, lines.slice(0, 500), { format: 'parquet', shard: 1, batch: 500 });
-    const hostile = JSON.stringify({
-      user_id: 'x',
-      event: '<img src=x onerror=alert(1)>',
-      timestamp: '2026-11-24T09:00:00Z',
-    });
-    await land(store, [hostile, '{broken', '[]'], { format: 'ndjson', shard: 2 });
+    await landReportData(sink);
 
     const data = await collectReport({ kind: 'directory', path: sink });
 
@@ -73,11 +81,16 @@ describe('activity report', () => {
     const html = renderReport(data);
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).not.toMatch(/<(script|link|img|iframe|object|embed)\b|url\(|https?:\/\//i);
+  });
 
+  withChromium.it('opens in Chromium with its five charts and asks the network for nothing', async () => {
+    const sink = await tempDir();
+    await landReportData(sink);
     const file = path.join(sink, 'report.html');
-    await writeFile(file, html);
+    await writeFile(file, renderReport(await collectReport({ kind: 'directory', path: sink })));
+
     const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
     try {

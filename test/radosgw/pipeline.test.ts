@@ -1,14 +1,17 @@
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { describe, expect, inject, it } from 'vitest';
+import { expect, inject, it } from 'vitest';
 import { jsonSummary, runCli } from '../support/cli.js';
 import {
+  CEPH_COMMANDS,
+  CEPH_INSTALL,
   createRadosgwBucket,
   type RadosgwConnection,
   radosgwCliEnv,
   radosgwClient,
 } from '../support/radosgw.js';
+import { requireProgram } from '../support/requires.js';
 import { useTempDir } from '../support/temp.js';
 
 const radosgw = inject('radosgw');
@@ -46,7 +49,7 @@ async function readLanded(
   return { keys, ids };
 }
 
-describe('the pipeline landing in Ceph radosgw', () => {
+requireProgram(CEPH_COMMANDS, CEPH_INSTALL).describe('the pipeline landing in Ceph radosgw', () => {
   it('activity run --events 20000 --sink s3://BUCKET/prefix lands 20,000 unique events', async () => {
     const bucket = 'activity-landing';
     await createRadosgwBucket(radosgw, bucket);

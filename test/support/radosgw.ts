@@ -8,12 +8,23 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { missingPrograms } from './requires.js';
 
 /** The Debian packages that bring a monitor, an OSD and the S3 gateway (and, through them, the tools). */
 export const CEPH_PACKAGES = ['ceph-mon', 'ceph-osd', 'radosgw'] as const;
 
 /** The commands a throwaway cluster needs, all from {@link CEPH_PACKAGES}. */
-const CEPH_COMMANDS = ['monmaptool', 'ceph-mon', 'ceph', 'ceph-osd', 'radosgw-admin', 'radosgw'] as const;
+export const CEPH_COMMANDS = [
+  'monmaptool',
+  'ceph-mon',
+  'ceph',
+  'ceph-osd',
+  'radosgw-admin',
+  'radosgw',
+] as const;
+
+/** How to install {@link CEPH_PACKAGES}. */
+export const CEPH_INSTALL = `apt-get install -y --no-install-recommends ${CEPH_PACKAGES.join(' ')}`;
 
 /** The one S3 user of the throwaway cluster, made with `radosgw-admin user create`. */
 export const RADOSGW_ACCESS_KEY_ID = 'ACTIVITYRADOSGWTEST0';
@@ -49,12 +60,6 @@ interface Daemon {
 }
 
 const SETPRIV = '/usr/bin/setpriv';
-
-/** Those of `commands` found in no directory on PATH. */
-function missingCommands(commands: readonly string[]): string[] {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/bin', '/usr/sbin']);
-  return commands.filter((command) => !dirs.some((dir) => dir !== '' && existsSync(path.join(dir, command))));
-}
 
 /** `count` distinct ports on 127.0.0.1 that were free a moment ago (held together, so never the same). */
 async function freePorts(count: number): Promise<number[]> {
@@ -163,11 +168,9 @@ rgw_data = ${dir}/rgw
  * crash, `kill -9`): no Ceph process outlives the test run.
  */
 export async function startRadosgw(): Promise<RunningRadosgw> {
-  const missing = missingCommands(CEPH_COMMANDS);
+  const missing = missingPrograms(CEPH_COMMANDS);
   if (missing.length > 0) {
-    throw new Error(
-      `Ceph is not installed (no ${missing.join(', ')} on PATH): run apt-get install -y --no-install-recommends ${CEPH_PACKAGES.join(' ')}`,
-    );
+    throw new Error(`Ceph is not installed (no ${missing.join(', ')} on PATH): run ${CEPH_INSTALL}`);
   }
   const started = performance.now();
   await removeOrphanedClusters();

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, PipelineError, StreamError } from '../../src/core/errors.js';
 import { MAX_PUT_BYTES, MAX_PUT_RECORDS, MAX_RECORD_BYTES } from '../../src/core/limits.js';
 import type { PutEntryResult, PutRecordsResult, RecordToPut, StreamWriter } from '../../src/core/ports.js';
 import { type AcceptedRecord, BatchingProducer } from '../../src/producer/index.js';
+import { waitFor } from '../support/wait.js';
 
 /** What the fake stream does with one record of a put. */
 type EntryFault = 'ok' | 'throttle' | 'fatal';
@@ -286,7 +287,9 @@ describe('BatchingProducer', () => {
         outcomes.push(handled(producer.put(record(`user_${n % 10}`, n))));
       }
     })();
-    await vi.waitFor(() => expect(outcomes.length).toBe(100));
+    await waitFor('the producer to take 100 records, its bound', () => outcomes.length >= 100, {
+      state: () => `${outcomes.length} taken`,
+    });
     await pause(30);
 
     expect(outcomes.length).toBe(100);
@@ -315,7 +318,9 @@ describe('BatchingProducer', () => {
       }
     })();
     // Each record is a little over 1,000 bytes: the tenth reaches the bound.
-    await vi.waitFor(() => expect(put).toBe(10));
+    await waitFor('the producer to take ten records, its bound in bytes', () => put >= 10, {
+      state: () => `${put} taken`,
+    });
     await pause(30);
 
     expect(put).toBe(10);

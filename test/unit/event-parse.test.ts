@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_RECORD_BYTES } from '../../src/core/limits.js';
-import { parseEventRecord, parseTime, positionEventId } from '../../src/event/index.js';
+import {
+  MAX_EVENT_DEPTH,
+  parseEventRecord,
+  parseTime,
+  positionEventId,
+  REJECT_REASONS,
+} from '../../src/event/index.js';
+import { parseReasons, REDRIVE_REASONS } from '../../src/redrive/index.js';
 
 const receivedAt = Date.parse('2026-11-25T19:31:12.041Z');
 const context = { receivedAt, fallbackId: () => 'fallback-id' };
@@ -117,6 +124,102 @@ describe('parseEventRecord', () => {
         expect(typeof result.ok).toBe('boolean');
       }),
     );
+  });
+});
+
+describe('parseEventRecord: nothing lands that a reader cannot read back as it was sent', () => {
+  const seed = '"user_id":"a","event":"e","timestamp":1764099072';
+  const record = (fields: string) => Buffer.from(`{${fields}}`, 'utf8');
+
+  it.each([
+    ['session_id', `${seed},"session_id":"\\ud83d"`, 'session_id'],
+    ['user_id', '"user_id":"\\ud83d","event":"e","timestamp":1764099072', 'user_id'],
+    ['a value in properties', `${seed},"properties":{"x":["ok","\\udc00"]}`, 'properties.x[1]'],
+    ['a key in context', `${seed},"context":{"\\ud800":1}`, 'context["\\ud800"]'],
+  ])('refuses a lone surrogate in %s as invalid_unicode, naming where it is', (_, fields, where) => {
+    // Prepare: valid JSON text and valid UTF-8 bytes, but not Unicode text
+    const data = record(fields);
+    // Act
+    const result = parseEventRecord(data, context);
+    // Assess
+    expect(result).toMatchObject({ ok: false, reason: 'invalid_unicode' });
+    expect(!result.ok && result.message).toContain(`${where} holds a lone UTF-16 surrogate`);
+    expect(!result.ok && result.message.isWellFormed()).toBe(true);
+  });
+
+  it('accepts surrogate pairs, escaped or not, and an escaped backslash before "ud800"', () => {
+    const result = parseEventRecord(
+      record(`${seed},"properties":{"a":"\\ud83d\\ude00","b":"😀","c":"\\\\ud800"}`),
+      context,
+    );
+    expect(result.ok && result.event.properties).toEqual({ a: '😀', b: '😀', c: '\\ud800' });
+  });
+
+  it.each([
+    ['properties.big', '"properties":{"big":12345678901234567890}', '12345678901234567000'],
+    ['context.x', '"context":{"x":1e400}', 'null'],
+    ['context.x', '"context":{"x":-1E+400}', 'null'],
+    ['properties.tiny', '"properties":{"tiny":1e-400}', '0'],
+    ['properties.n[2]', '"properties":{"n":[1,2,9007199254740993]}', '9007199254740992'],
+    // 2^60 is a double, but its shortest form, the one that lands, is another integer.
+    ['properties.p', '"properties":{"p":1152921504606846976}', '1152921504606847000'],
+    ['properties.pi', '"properties":{"pi":3.14159265358979323846}', '3.141592653589793'],
+  ])('refuses a number a double does not hold (%s) as unsafe_number', (where, fields, landed) => {
+    const result = parseEventRecord(record(`${seed},${fields}`), context);
+    expect(result).toMatchObject({ ok: false, reason: 'unsafe_number' });
+    expect(!result.ok && result.message).toContain(`${where} is `);
+    expect(!result.ok && result.message).toContain(`land as ${landed}`);
+  });
+
+  it('accepts numbers a double holds as written, however they are written', () => {
+    const written =
+      '[0.1,1.50,15e-1,1e21,1000000000000000000000,9007199254740992,-0,5e-324,1.7976931348623157e308,123456789012345.6]';
+    const result = parseEventRecord(record(`${seed},"properties":{"n":${written}}`), context);
+    expect(result.ok && result.event.properties?.n).toEqual(JSON.parse(written));
+  });
+
+  it('leaves numbers outside properties and context to the time rules', () => {
+    // Epoch seconds with nanoseconds: a time, landed with milliseconds by design.
+    const result = parseEventRecord(
+      record('"user_id":"a","event":"e","timestamp":1764099072.123456789'),
+      context,
+    );
+    expect(result.ok && result.event.timestamp).toBe('2025-11-25T19:31:12.123Z');
+  });
+
+  it(`refuses properties or context nested deeper than ${MAX_EVENT_DEPTH} levels as too_deep, as the collector does`, () => {
+    // The event is level 1 and properties level 2: properties may hold 30 more levels.
+    const nest = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+    const deepest = parseEventRecord(record(`${seed},"properties":${nest(MAX_EVENT_DEPTH - 1)}`), context);
+    expect(deepest.ok).toBe(true);
+    // One level more, and deep enough that writing the event again as JSON would overflow the stack.
+    for (const levels of [MAX_EVENT_DEPTH, 100_000]) {
+      const result = parseEventRecord(record(`${seed},"properties":${nest(levels)}`), context);
+      expect(result).toMatchObject({ ok: false, reason: 'too_deep' });
+      expect(!result.ok && result.message).toMatch(/^properties(\.a)+.* nests deeper than 32 levels/);
+    }
+    const inArray = parseEventRecord(
+      record(`${seed},"context":{"k":[${nest(MAX_EVENT_DEPTH - 2)}]}`),
+      context,
+    );
+    expect(!inArray.ok && inArray.message).toMatch(/^context\.k\[0\](\.a)+ nests deeper/);
+  });
+
+  it('gives redrive --reason every new reason', () => {
+    expect(parseReasons(['invalid_unicode,unsafe_number', 'too_deep'])).toEqual([
+      'invalid_unicode',
+      'unsafe_number',
+      'too_deep',
+    ]);
+    expect(REDRIVE_REASONS).toEqual(expect.arrayContaining([...REJECT_REASONS]));
+  });
+
+  it('never quotes half of a surrogate pair in a message', () => {
+    // V8's message quotes the text cut short, here between the two halves of the second emoji.
+    const data = Buffer.from(`x{"a":"😀😀" x ${'😀'.repeat(30)}}`, 'utf8');
+    const result = parseEventRecord(data, context);
+    expect(result).toMatchObject({ ok: false, reason: 'invalid_json' });
+    expect(!result.ok && result.message.isWellFormed()).toBe(true);
   });
 });
 

@@ -15,6 +15,7 @@ import { DirectoryStore } from '../../src/sink/index.js';
 import { type LocalStream, openLocalStream } from '../../src/stream/index.js';
 import { readLanded } from '../support/landed.js';
 import { useTempDir } from '../support/temp.js';
+import { waitFor } from '../support/wait.js';
 
 const tempDir = useTempDir();
 const quiet = () => undefined;
@@ -229,7 +230,9 @@ describe('the event-source runner', () => {
     const r = runner(stream, store, handler, { retryBackoff: { baseMs: 20, maxMs: 50 } });
     // Act
     const running = r.run({ untilIdle: true });
-    while (r.stats.retries < 4) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor('the runner to retry the failing store four times', () => r.stats.retries >= 4, {
+      state: () => r.stats,
+    });
     const checkpointsWhileDown = await Promise.all(
       (await stream.listShards()).map((s) => stream.load('activity-consumer', s.shardId)),
     );

@@ -1,10 +1,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { KinesisStreamRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../src/consumer/index.js';
 import { DirectoryStore } from '../../src/sink/index.js';
-import { AWS_SAMPLE_EVENT, activityJson, eventOf, kinesisRecord } from '../support/kinesis-events.js';
+import {
+  AWS_SAMPLE_EVENT,
+  activityJson,
+  eventOf,
+  kinesisRecord,
+  STREAM_ARN,
+} from '../support/kinesis-events.js';
 import { readLanded } from '../support/landed.js';
 import { useTempDir } from '../support/temp.js';
 
@@ -118,13 +125,42 @@ describe('the consumer handler', () => {
   });
 
   it('gives an event without an id a deterministic one from its stream position', async () => {
-    const { sink, handler } = await newHandler();
-    const record = kinesisRecord(JSON.stringify({ user_id: 'u', event: 'e', timestamp: 1764099072 }), '42');
-    await handler(eventOf([record]));
-    await handler(eventOf([record]));
-    const landed = await readLanded(sink);
-    expect(landed.events).toHaveLength(1);
-    expect(landed.events[0]?.event_id).toMatch(/^[0-9a-f-]{36}$/);
+    // Prepare: records without an event_id at four positions: a base one, the next sequence number,
+    // the same sequence number in another shard, and the same shard and number in another stream.
+    const withoutId = (user: string) => JSON.stringify({ user_id: user, event: 'e', timestamp: 1764099072 });
+    const positions = {
+      base: kinesisRecord(withoutId('base'), '42'),
+      nextSequence: kinesisRecord(withoutId('nextSequence'), '43'),
+      otherShard: kinesisRecord(withoutId('otherShard'), '42', { shardId: 'shardId-000000000001' }),
+      otherStream: {
+        ...kinesisRecord(withoutId('otherStream'), '42'),
+        eventSourceARN: STREAM_ARN.replace('lambda-stream', 'other-stream'),
+      },
+    };
+    /** The id the record's event landed with, by a fresh handler into a sink of its own. */
+    const landedId = async (record: KinesisStreamRecord) => {
+      const { sink, handler } = await newHandler();
+      await handler(eventOf([record]));
+      const { events } = await readLanded(sink);
+      expect(events).toHaveLength(1);
+      return events[0]?.event_id as string;
+    };
+    const landedIds = async () => {
+      const ids: Record<string, string> = {};
+      for (const [name, record] of Object.entries(positions)) ids[name] = await landedId(record);
+      return ids;
+    };
+
+    // Act: the same records, invoked twice, as a retry would.
+    const first = await landedIds();
+    const again = await landedIds();
+
+    // Assess: the same id for the same position, another for every other position, each shaped as
+    // the documented UUID (version 8, RFC 9562 variant).
+    expect(again).toEqual(first);
+    expect(new Set(Object.values(first)).size).toBe(4);
+    for (const id of Object.values(first))
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it('reports the batch failed when the store cannot take it, and lands it once the store recovers', async () => {

