@@ -125,7 +125,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       partition: string,
       shardId: string,
       seq: string,
-      line: string | ActivityEvent,
+      line: string | ActivityEvent | undefined,
     ) => {
       const id = `${dataset}/${partition}/${shardId}`;
       let group = groups.get(id);
@@ -137,12 +137,14 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         groups.set(id, group);
       }
       if (typeof line === 'string') group.lines.push(line);
-      else group.events.push(line);
+      else if (line !== undefined) group.events.push(line);
     };
     const landEvent = (result: Extract<ParseResult, { ok: true }>, shardId: string, seq: string) => {
       const { event } = result;
       if (forgotten?.has(event.user_id)) {
         dropped++;
+        // Its object keeps the name it had before the user was forgotten: a replay overwrites it.
+        add('events', partitions.of(result.timestampMs), shardId, seq, undefined);
         return;
       }
       events++;
@@ -151,6 +153,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     const landError = (raw: RawRecord, reason: ErrorReason, message: string, streamArn: string) => {
       if (forgotten !== undefined && forgotten.size > 0 && isForgottenRecord(forgotten, raw)) {
         dropped++;
+        add('errors', partitions.of(raw.arrivalMs), raw.shardId, raw.sequenceNumber, undefined);
         return;
       }
       errors++;
@@ -216,8 +219,10 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
 
     let bytes = 0;
     const encodeParquet = parquet ? await loadParquetEncoder() : undefined;
+    // A group of nothing but forgotten users' records writes no object.
+    const landing = [...groups.values()].filter((g) => g.lines.length > 0 || g.events.length > 0);
     const outcomes = await Promise.allSettled(
-      [...groups.values()].map(async (group) => {
+      landing.map(async (group) => {
         const body =
           group.parquet && encodeParquet !== undefined
             ? encodeParquet(group.events)
@@ -238,7 +243,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       events,
       errors,
       errorsByReason,
-      objects: groups.size,
+      objects: landing.length,
       bytes,
       forgotten: dropped,
     });
