@@ -5,6 +5,7 @@ import {
   Aws,
   type CfnElement,
   CfnOutput,
+  type aws_cloudwatch as cloudwatch,
   Duration,
   aws_kinesis as kinesis,
   aws_kms as kms,
@@ -21,29 +22,35 @@ import type { Construct } from 'constructs';
 import { ConfigError } from '../src/core/errors.js';
 import { type ActivityStackConfig, type ActivityStackInput, resolveStackConfig } from './config.js';
 import { LandingBucket } from './constructs/landing-bucket.js';
+import { LifecycleSchedule } from './constructs/lifecycle-schedule.js';
 import { PipelineAlarms } from './constructs/pipeline-alarms.js';
+import { PipelineDashboard } from './constructs/pipeline-dashboard.js';
 import { QueryCatalog } from './constructs/query-catalog.js';
 import { logicalIdOf } from './constructs/stack-part.js';
 import { StreamConsumer } from './constructs/stream-consumer.js';
 
 /** Where `npm run build` writes the consumer bundle. */
 export const DEFAULT_LAMBDA_DIR = fileURLToPath(new URL('../dist/lambda/', import.meta.url));
+/** Where `npm run build` writes the lifecycle bundle (compaction and erasure, with DuckDB). */
+export const DEFAULT_LIFECYCLE_DIR = fileURLToPath(new URL('../dist/lifecycle/', import.meta.url));
 
 export interface ActivityStackProps extends StackProps {
   /** The stack's settings; absent ones take their defaults (see `CONFIG_FIELDS`). */
   config?: ActivityStackInput;
   /** The folder holding the consumer bundle `index.mjs`; `dist/lambda/` unless given. */
   lambdaDir?: string;
+  /** The folder holding the lifecycle bundle; `dist/lifecycle/` unless given. */
+  lifecycleDir?: string;
 }
 
 /**
  * The pipeline on AWS: a KMS-encrypted Kinesis stream, the consumer bundle as a Lambda function behind
  * an event source mapping that never drops a batch in silence, an S3 bucket for the landed layout,
- * alarms, and a Glue database with Athena workgroup to query what landed. Environment-agnostic: it
+ * alarms, a dashboard, and a Glue database with Athena workgroup to query what landed. Environment-agnostic: it
  * synthesizes with no account, region or network.
  *
  * The stream and its key are the stack's own; the rest are L3 constructs (`LandingBucket`,
- * `StreamConsumer`, `PipelineAlarms`, `QueryCatalog`) that keep the logical IDs their resources had
+ * `StreamConsumer`, `PipelineAlarms`, `PipelineDashboard`, `QueryCatalog`) that keep the logical IDs their resources had
  * when they were created in the stack directly (see `StackPart`).
  */
 export class ActivityStack extends Stack {
@@ -53,6 +60,9 @@ export class ActivityStack extends Stack {
   readonly consumer: lambda.Function;
   readonly failureQueue: sqs.Queue;
   readonly alarmTopic: sns.Topic;
+  readonly dashboard: cloudwatch.Dashboard;
+  /** Compacts closed hours every hour, and applies erasure requests. */
+  readonly lifecycle: lambda.Function;
 
   constructor(scope: Construct, id: string, props: ActivityStackProps = {}) {
     const config = resolveStackConfig(props.config);
@@ -95,6 +105,19 @@ export class ActivityStack extends Stack {
       failureQueue: this.failureQueue,
     });
     this.alarmTopic = alarms.topic;
+    const lifecycle = new LifecycleSchedule(this, 'Lifecycle', {
+      config,
+      landing,
+      lifecycleDir: props.lifecycleDir ?? DEFAULT_LIFECYCLE_DIR,
+    });
+    this.lifecycle = lifecycle.function;
+    const dashboard = new PipelineDashboard(this, 'Overview', {
+      stream: this.stream,
+      consumer: this.consumer,
+      failureQueue: this.failureQueue,
+      lifecycle: this.lifecycle,
+    });
+    this.dashboard = dashboard.dashboard;
     const catalog = new QueryCatalog(this, 'QueryCatalog', { config, landing });
 
     this.addOutputs({ key, sinkUrl: landing.sinkUrl, catalog });
@@ -135,6 +158,11 @@ export class ActivityStack extends Stack {
     output('BucketName', this.bucket.bucketName, 'S3 bucket holding the landed layout');
     output('SinkUrl', sinkUrl, 'where events land, as a --sink URL');
     output('FunctionName', this.consumer.functionName, 'the consumer Lambda function');
+    output(
+      'LifecycleFunctionName',
+      this.lifecycle.functionName,
+      'compacts hourly; invoke with {"forget": ["USER_ID"]} to erase a user',
+    );
     output('FailedBatchesQueueUrl', this.failureQueue.queueUrl, 'records of batches the consumer gave up on');
     output('AlarmTopicArn', this.alarmTopic.topicArn, 'SNS topic the alarms notify; subscribe to it');
     output('GlueDatabase', catalog.databaseName, 'Glue database with the events and errors tables');

@@ -19,6 +19,7 @@ export * from './core/limits.js';
 export * from './core/locations.js';
 export type * from './core/ports.js';
 export * from './event/index.js';
+export * from './forget/index.js';
 export * from './layout/index.js';
 export * from './plan/index.js';
 export * from './producer/index.js';

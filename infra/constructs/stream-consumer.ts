@@ -15,6 +15,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { FORGOTTEN_PREFIX } from '../../src/forget/forgotten-list.js';
 import type { ActivityStackConfig } from '../config.js';
 import type { LandingBucket } from './landing-bucket.js';
 import { StackPart } from './stack-part.js';
@@ -134,11 +135,13 @@ export class StreamConsumer extends StackPart {
   }
 
   /**
-   * The handler's only S3 calls: PutObject under the prefix, and HeadBucket when it starts, which S3
-   * authorizes as s3:ListBucket on the bucket.
+   * The handler's only S3 calls: PutObject under the prefix, GetObject of the list of forgotten users
+   * and its key (`_forgotten/`), and HeadBucket when it starts, which S3 authorizes as s3:ListBucket on
+   * the bucket.
    */
   private grantLanding(bucket: s3.Bucket, prefix: string): void {
     bucket.grants.actionsOnObjectKeys(this.function, `${prefix}*`, 's3:PutObject');
+    bucket.grants.actionsOnObjectKeys(this.function, `${prefix}${FORGOTTEN_PREFIX}/*`, 's3:GetObject');
     iam.Grant.addToPrincipal({
       grantee: this.function,
       actions: ['s3:ListBucket'],
@@ -149,6 +152,11 @@ export class StreamConsumer extends StackPart {
       id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
       reason:
         'Object-level s3:PutObject is granted on the landed prefix only; object keys are created per batch, so they can only be named by a pattern.',
+    });
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}${FORGOTTEN_PREFIX}/*]`,
+      reason:
+        'The consumer reads only the list of forgotten users and its key, the two objects under the hidden _forgotten/ prefix.',
     });
   }
 }

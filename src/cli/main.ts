@@ -3,6 +3,7 @@ import { describeError, PipelineError } from '../core/errors.js';
 import { collectCommand } from './commands/collect.js';
 import { compactCommand } from './commands/compact.js';
 import { consumeCommand } from './commands/consume.js';
+import { forgetCommand } from './commands/forget.js';
 import { planCommand } from './commands/plan.js';
 import { produceCommand } from './commands/produce.js';
 import { queryCommand } from './commands/query.js';
@@ -26,7 +27,8 @@ export function buildProgram(): Command {
     .addCommand(queryCommand())
     .addCommand(compactCommand())
     .addCommand(reportCommand())
-    .addCommand(planCommand());
+    .addCommand(planCommand())
+    .addCommand(forgetCommand());
 }
 
 /** Runs the CLI; every error ends in one line on stderr and a non-zero exit code. */

@@ -8,6 +8,7 @@ import {
 } from '../consumer/index.js';
 import type { SinkLocation, StreamLocation } from '../core/locations.js';
 import type { ObjectStore } from '../core/ports.js';
+import { ForgottenList } from '../forget/forgotten-list.js';
 import type { TrackingPlan } from '../plan/index.js';
 import type { BatchingProducer } from '../producer/index.js';
 import { Simulator } from '../producer/index.js';
@@ -66,6 +67,8 @@ export function startConsumer(
     store,
     onBatch,
     warn,
+    // The sink's list of forgotten users: their records, replayed or redriven, land nowhere.
+    forgotten: new ForgottenList(store),
     ...(format === undefined ? {} : { format }),
     ...(plan === undefined ? {} : { plan }),
   });

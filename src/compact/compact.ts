@@ -4,10 +4,11 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { PipelineError } from '../core/errors.js';
 import type { SinkLocation } from '../core/locations.js';
 import type { ObjectStore } from '../core/ports.js';
+import { ForgottenList, type ForgottenUsers } from '../forget/forgotten-list.js';
 import {
   byPartition,
   compactedKey,
@@ -46,6 +47,8 @@ export interface CompactedHour {
   events: number;
   /** Inputs left in place because they changed while the hour was being compacted. */
   kept: number;
+  /** Rows of forgotten users left out. */
+  forgotten: number;
 }
 
 export interface CompactResult {
@@ -70,6 +73,12 @@ export interface CompactOptions {
   onHour?: (hour: CompactedHour) => void;
   /** DuckDB worker threads; DuckDB's default otherwise. */
   threads?: number;
+  /**
+   * Users whose rows are left out of every compacted object (the sink's list of forgotten users), so
+   * that an hour read before `activity forget` rewrote it, or a record of theirs that landed late, does
+   * not keep them.
+   */
+  forgotten?: ForgottenUsers;
 }
 
 /**
@@ -84,6 +93,9 @@ export interface CompactOptions {
  * new objects beside the compacted one, and the next run merges them in. An input rewritten while its
  * hour is compacted (a replay re-landing the same stream positions) is kept rather than deleted.
  * A crash leaves at worst the compacted object beside its inputs: the next run merges them again.
+ * Rows of users on the sink's list of forgotten users (`activity forget`) are left out: records of
+ * theirs that landed after the erasure (a consumer that read the list before it changed) go with the
+ * next compaction of their hour.
  */
 export async function compact(location: SinkLocation, options: CompactOptions = {}): Promise<CompactResult> {
   const before = options.before ?? defaultCompactBefore();
@@ -94,6 +106,7 @@ export async function compact(location: SinkLocation, options: CompactOptions = 
   if (ownsStore && location.kind === 's3') await store.connect();
   const files = new LocalFiles(location, store);
   try {
+    const forgottenUsers = options.forgotten ?? (await new ForgottenList(store).load(options.signal));
     const due: [string, LandedObject[]][] = [];
     for (const [partition, objects] of byPartition(await listLanded(store, 'events', options.signal))) {
       const first = objects[0] as LandedObject;
@@ -108,7 +121,13 @@ export async function compact(location: SinkLocation, options: CompactOptions = 
           partition,
           objects.map((o) => o.key),
         );
-        result.hours.push({ ...summary(partition, objects, key), bytes: 0, events: 0, kept: 0 });
+        result.hours.push({
+          ...summary(partition, objects, key),
+          bytes: 0,
+          events: 0,
+          kept: 0,
+          forgotten: 0,
+        });
       }
       return result;
     }
@@ -121,6 +140,7 @@ export async function compact(location: SinkLocation, options: CompactOptions = 
     const connection = await instance.connect();
     try {
       await connection.run(`SET TimeZone = 'UTC'`);
+      await connection.run('CREATE TEMP TABLE forgotten_users (user_id VARCHAR PRIMARY KEY)');
       for (const [partition, objects] of due) {
         options.signal?.throwIfAborted();
         const key = compactedKey(
@@ -130,12 +150,15 @@ export async function compact(location: SinkLocation, options: CompactOptions = 
         const output = path.join(scratch, path.basename(key));
         const columns = EVENT_COLUMNS.map(({ name }) => sqlIdentifier(name)).join(', ');
         let events: number;
+        let forgotten = 0;
         try {
           const inputs = await files.files(objects, options.signal);
           await checkWholeGzip(partition, objects, inputs, store.url);
           const source = rawSource(EVENT_COLUMNS, inputs);
+          forgotten = await markForgotten(connection, source, forgottenUsers);
           const copied = await connection.runAndReadAll(
             `COPY (SELECT ${columns} FROM (${source})
+              WHERE user_id IS NULL OR user_id NOT IN (SELECT user_id FROM forgotten_users)
               QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY received_at) = 1
               ORDER BY "timestamp", event_id)
             TO ${sqlString(output)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${PARQUET_ROW_GROUP_SIZE})`,
@@ -165,7 +188,7 @@ export async function compact(location: SinkLocation, options: CompactOptions = 
           }
           await store.delete(input.key, options.signal);
         }
-        const hour = { ...summary(partition, objects, key), bytes: body.byteLength, events, kept };
+        const hour = { ...summary(partition, objects, key), bytes: body.byteLength, events, kept, forgotten };
         result.hours.push(hour);
         options.onHour?.(hour);
       }
@@ -178,6 +201,30 @@ export async function compact(location: SinkLocation, options: CompactOptions = 
     await files.close();
     if (ownsStore) await store.close();
   }
+}
+
+/**
+ * Fills `forgotten_users` with the users of the hour on the list (each distinct id hashed once, by the
+ * list), and returns how many of the hour's rows are theirs.
+ */
+async function markForgotten(
+  connection: DuckDBConnection,
+  source: string,
+  forgotten: ForgottenUsers | undefined,
+): Promise<number> {
+  await connection.run('DELETE FROM forgotten_users');
+  if (forgotten === undefined || forgotten.size === 0) return 0;
+  const users = await connection.runAndReadAll(
+    `SELECT user_id, count(*) FROM (${source}) WHERE user_id IS NOT NULL GROUP BY user_id`,
+  );
+  let rows = 0;
+  for (const [id, count] of users.getRows()) {
+    if (!forgotten.has(String(id))) continue;
+    // Bound parameters: no user id is ever part of the SQL text.
+    await connection.run('INSERT INTO forgotten_users VALUES ($1)', [String(id)]);
+    rows += Number(count);
+  }
+  return rows;
 }
 
 /**

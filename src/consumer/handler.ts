@@ -9,6 +9,7 @@ import {
   positionEventId,
   TimeFormatter,
 } from '../event/index.js';
+import { type ForgottenUsers, userIdInBytes } from '../forget/forgotten-list.js';
 import {
   type Dataset,
   errorLine,
@@ -21,7 +22,7 @@ import {
 import { describeViolations, type TrackingPlan } from '../plan/index.js';
 import { DEFAULT_LANDING_FORMAT, type LandingFormat, loadParquetEncoder } from '../sink/formats/index.js';
 import { retry } from '../util/backoff.js';
-import { fromKinesisRecord } from './envelope.js';
+import { fromKinesisRecord, shardIdOf } from './envelope.js';
 import { deaggregateKpl, isKplAggregate, type KplUserRecord } from './kpl.js';
 import { DEFAULT_COMPRESSION_LEVEL, type ErrorReason, encodeLines } from './landing.js';
 
@@ -33,8 +34,12 @@ export interface BatchStats {
   events: number;
   /** Lines landed in `errors/`: bad records, bad user records, damaged aggregates. */
   errors: number;
+  /** `errors` by reason. */
+  errorsByReason: Partial<Record<ErrorReason, number>>;
   objects: number;
   bytes: number;
+  /** Events and error lines of forgotten users: dropped, landed nowhere. */
+  forgotten: number;
 }
 
 export interface HandlerOptions {
@@ -48,6 +53,11 @@ export interface HandlerOptions {
    * mapping or the local runner retries the batch with backoff; the handler need not add a third.
    */
   putAttempts?: number;
+  /**
+   * The users whose records must not land (`ForgottenList` of the sink, which caches it): asked once
+   * per invocation; their events and error lines are dropped and counted in `forgotten`.
+   */
+  forgotten?: { current(signal?: AbortSignal): Promise<ForgottenUsers> };
   /** Called after each invocation that landed its whole batch. */
   onBatch?: (stats: BatchStats) => void;
   /** Where warnings go; `console.warn` (CloudWatch on Lambda) unless given. */
@@ -108,12 +118,21 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     const times = new TimeFormatter();
     let events = 0;
     let errors = 0;
+    let dropped = 0;
+    const errorsByReason: Partial<Record<ErrorReason, number>> = {};
+    let forgotten: ForgottenUsers | undefined;
+    try {
+      forgotten = await options.forgotten?.current(signal);
+    } catch (error) {
+      warn(`could not read the list of forgotten users: ${describeError(error)}; the batch will be retried`);
+      return { batchItemFailures: firstOfEachShard(event) };
+    }
     const add = (
       dataset: Dataset,
       partition: string,
       shardId: string,
       seq: string,
-      line: string | ActivityEvent,
+      line: string | ActivityEvent | undefined,
     ) => {
       const id = `${dataset}/${partition}/${shardId}`;
       let group = groups.get(id);
@@ -125,15 +144,27 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         groups.set(id, group);
       }
       if (typeof line === 'string') group.lines.push(line);
-      else group.events.push(line);
+      else if (line !== undefined) group.events.push(line);
     };
     const landEvent = (result: Extract<ParseResult, { ok: true }>, shardId: string, seq: string) => {
-      events++;
       const { event } = result;
+      if (forgotten?.has(event.user_id)) {
+        dropped++;
+        // Its object keeps the name it had before the user was forgotten: a replay overwrites it.
+        add('events', partitions.of(result.timestampMs), shardId, seq, undefined);
+        return;
+      }
+      events++;
       add('events', partitions.of(result.timestampMs), shardId, seq, parquet ? event : JSON.stringify(event));
     };
     const landError = (raw: RawRecord, reason: ErrorReason, message: string, streamArn: string) => {
+      if (forgotten !== undefined && forgotten.size > 0 && isForgottenRecord(forgotten, raw)) {
+        dropped++;
+        add('errors', partitions.of(raw.arrivalMs), raw.shardId, raw.sequenceNumber, undefined);
+        return;
+      }
       errors++;
+      errorsByReason[reason] = (errorsByReason[reason] ?? 0) + 1;
       add(
         'errors',
         partitions.of(raw.arrivalMs),
@@ -197,8 +228,10 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
 
     let bytes = 0;
     const encodeParquet = parquet ? await loadParquetEncoder() : undefined;
+    // A group of nothing but forgotten users' records writes no object.
+    const landing = [...groups.values()].filter((g) => g.lines.length > 0 || g.events.length > 0);
     const outcomes = await Promise.allSettled(
-      [...groups.values()].map(async (group) => {
+      landing.map(async (group) => {
         const body =
           group.parquet && encodeParquet !== undefined
             ? encodeParquet(group.events)
@@ -214,9 +247,36 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       );
       return { batchItemFailures: [...firstOfShard.values()].map((itemIdentifier) => ({ itemIdentifier })) };
     }
-    options.onBatch?.({ records: event.Records.length, events, errors, objects: groups.size, bytes });
+    options.onBatch?.({
+      records: event.Records.length,
+      events,
+      errors,
+      errorsByReason,
+      objects: landing.length,
+      bytes,
+      forgotten: dropped,
+    });
     return { batchItemFailures: [] };
   };
+}
+
+/** A record kept for `errors/` belongs to a forgotten user: by its partition key, or its bytes' `user_id`. */
+function isForgottenRecord(forgotten: ForgottenUsers, raw: RawRecord): boolean {
+  if (forgotten.has(raw.partitionKey)) return true;
+  const id = userIdInBytes(Buffer.from(raw.data, 'base64'));
+  return id !== undefined && forgotten.has(id);
+}
+
+/** The first record of each shard of a batch: what a batch that failed as a whole reports. */
+function firstOfEachShard(event: KinesisStreamEvent): { itemIdentifier: string }[] {
+  const first = new Map<string, string>();
+  for (const record of event.Records) {
+    const shardId = shardIdOf(record.eventID);
+    const seen = first.get(shardId);
+    const seq = record.kinesis.sequenceNumber;
+    if (seen === undefined || compareSequenceNumbers(seq, seen) < 0) first.set(shardId, seq);
+  }
+  return [...first.values()].map((itemIdentifier) => ({ itemIdentifier }));
 }
 
 /**

@@ -18,6 +18,15 @@ export { deaggregateKpl, isKplAggregate, KPL_MAGIC, type KplUserRecord } from '.
 export { handler } from './lambda.js';
 export { DEFAULT_COMPRESSION_LEVEL, type ErrorReason } from './landing.js';
 export {
+  DEFAULT_METRICS_NAMESPACE,
+  emfLine,
+  errorsMetricName,
+  HANDLER_METRICS,
+  type InvocationFigures,
+  METRICS_DIMENSION,
+  metricsEnabled,
+} from './metrics.js';
+export {
   DEFAULT_BATCH_SIZE,
   DEFAULT_BATCH_WINDOW_MS,
   DEFAULT_CONSUMER_NAME,

@@ -82,6 +82,8 @@ export type StoreErrorCode =
   | 'credentials_invalid'
   | 'credentials_missing'
   | 'endpoint_unreachable'
+  | 'forgotten_list_conflict'
+  | 'invalid_forgotten_list'
   | 'invalid_manifest'
   | 'manifest_not_written'
   | 'not_found'

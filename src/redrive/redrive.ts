@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gunzip as gunzipCallback } from 'node:zlib';
 import { ConfigError, describeError, StoreError } from '../core/errors.js';
 import type { ObjectStore, StreamWriter } from '../core/ports.js';
+import { type ForgottenUsers, NOBODY, userIdInBytes } from '../forget/forgotten-list.js';
 import { type ErrorLine, manifestKeyOf, NDJSON_GZIP, readErrorLine } from '../layout/index.js';
 import { type AcceptedRecord, BatchingProducer, type BatchingProducerOptions } from '../producer/index.js';
 import { retry } from '../util/backoff.js';
@@ -40,6 +41,8 @@ export interface RedriveOptions {
   dryRun?: boolean;
   /** Also send records that landed in `errors/` again after an earlier redrive. */
   includeRelanded?: boolean;
+  /** Users whose records are never sent (the sink's list of forgotten users); counted in `forgotten`. */
+  forgotten?: ForgottenUsers;
   /** Stops after the object in hand: what was sent is still recorded. */
   signal?: AbortSignal;
   producer?: Omit<BatchingProducerOptions, 'signal'>;
@@ -78,6 +81,8 @@ export interface RedriveStats {
   relanded: number;
   /** Records the stream did not accept. */
   rejected: number;
+  /** Selected records not sent because they belong to a forgotten user. */
+  forgotten: number;
   /** Lines of `errors/` objects that are not error records. */
   unreadableLines: number;
   /** `errors/` objects that could not be decompressed. */
@@ -123,6 +128,8 @@ interface ObjectSelection {
   skipped: number;
   /** Of `skipped`: records that came back to `errors/` after an earlier redrive. */
   relanded: number;
+  /** Records of forgotten users, never sent. */
+  forgotten: number;
   /** Lines that are not error records, with why. */
   unreadableLines: { line: number; why: string }[];
   /** Why the object itself could not be read, when it could not. */
@@ -142,6 +149,7 @@ interface History {
 interface Selection {
   reasons: ReadonlySet<string> | undefined;
   includeRelanded: boolean;
+  forgotten: ForgottenUsers;
 }
 
 interface Send extends Selected {
@@ -173,6 +181,7 @@ export async function redrive(
   const selection: Selection = {
     reasons: reasons === undefined ? undefined : new Set(reasons),
     includeRelanded: options.includeRelanded ?? false,
+    forgotten: options.forgotten ?? NOBODY,
   };
   const stats = emptyStats();
   const result = (stopped: boolean): RedriveResult => ({
@@ -209,6 +218,7 @@ function emptyStats(): RedriveStats {
     skipped: 0,
     relanded: 0,
     rejected: 0,
+    forgotten: 0,
     unreadableLines: 0,
     unreadableObjects: 0,
     manifests: 0,
@@ -260,6 +270,7 @@ async function* selectEach(
         selected: [],
         skipped: 0,
         relanded: 0,
+        forgotten: 0,
         unreadableLines: [],
         unreadable: describeError(error),
       };
@@ -276,7 +287,13 @@ function selectLines(
   sentTo: ReadonlySet<string>,
   selection: Selection,
 ): Omit<ObjectSelection, 'key'> {
-  const chosen: Omit<ObjectSelection, 'key'> = { selected: [], skipped: 0, relanded: 0, unreadableLines: [] };
+  const chosen: Omit<ObjectSelection, 'key'> = {
+    selected: [],
+    skipped: 0,
+    relanded: 0,
+    forgotten: 0,
+    unreadableLines: [],
+  };
   for (const [i, text] of lines.entries()) {
     if (text.trim() === '') continue;
     const line = i + 1;
@@ -286,6 +303,10 @@ function selectLines(
       continue;
     }
     if (selection.reasons !== undefined && !selection.reasons.has(record.reason)) continue;
+    if (selection.forgotten.size > 0 && isForgotten(selection.forgotten, record)) {
+      chosen.forgotten++;
+      continue;
+    }
     if (done.has(recordId(record))) {
       chosen.skipped++;
       continue;
@@ -321,6 +342,14 @@ function tallyRead(stats: RedriveStats, object: ObjectSelection, warn: (message:
   }
   stats.skipped += object.skipped;
   stats.relanded += object.relanded;
+  stats.forgotten += object.forgotten;
+}
+
+/** A record of a forgotten user: by its partition key, or by the `user_id` of its bytes. */
+function isForgotten(forgotten: ForgottenUsers, record: ErrorRecord): boolean {
+  if (forgotten.has(record.partition_key)) return true;
+  const id = userIdInBytes(Buffer.from(record.data, 'base64'));
+  return id !== undefined && forgotten.has(id);
 }
 
 /** A dry run: what would be sent, counted by reason, with nothing sent or written. */

@@ -27,6 +27,15 @@ const DT_HOUR = 'dt=${dt}/hour=${hour}/';
 
 const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
 
+/** The consumer: the function told how events land (the lifecycle function and others are not). */
+const CONSUMER = { Environment: { Variables: Match.objectLike({ FORMAT: Match.anyValue() }) } };
+
+/** The consumer's log group, as its function names it. */
+function consumerLogGroup(template: Template): string {
+  const [, fn] = only(template, 'AWS::Lambda::Function', CONSUMER);
+  return (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+}
+
 /** The Glue table named `name`, as `TableInput` with its storage descriptor and parameters. */
 function table(template: Template, name: string) {
   const [, resource] = only(template, 'AWS::Glue::Table', { TableInput: Match.objectLike({ Name: name }) });
@@ -84,7 +93,7 @@ beforeAll(() => {
     stream: logicalId(t, 'AWS::Kinesis::Stream'),
     key: logicalId(t, 'AWS::KMS::Key'),
     queue: logicalId(t, 'AWS::SQS::Queue'),
-    fn: logicalId(t, 'AWS::Lambda::Function'),
+    fn: logicalId(t, 'AWS::Lambda::Function', CONSUMER),
     topic: logicalId(t, 'AWS::SNS::Topic'),
   };
 });
@@ -127,9 +136,16 @@ describe('synthesis', () => {
         Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ id, reason })),
       );
     // Acknowledgments are recorded under a namespace (`Annotation::`): compare the rule ids.
+    // The consumer's and the lifecycle function's (which may also delete under events/, and be invoked
+    // by its schedule).
     expect(acknowledged.map((a) => a.id.replace(/^\w+::/, '')).sort()).toEqual([
       'AwsSolutions-IAM5[Resource::<Data666C94C7.Arn>/activity/*]',
+      'AwsSolutions-IAM5[Resource::<Data666C94C7.Arn>/activity/*]',
+      'AwsSolutions-IAM5[Resource::<Data666C94C7.Arn>/activity/_forgotten/*]',
+      'AwsSolutions-IAM5[Resource::<Data666C94C7.Arn>/activity/events/*]',
+      'AwsSolutions-IAM5[Resource::<Lifecycle5C7F7473.Arn>:*]',
       'AwsSolutions-KDS3',
+      'AwsSolutions-L1',
       'AwsSolutions-L1',
       'AwsSolutions-S1',
       'AwsSolutions-SQS3',
@@ -282,7 +298,7 @@ describe('the bucket', () => {
 
 describe('the consumer', () => {
   it('runs the bundle from dist/lambda on Node.js 22 or newer, arm64, with SINK_URL naming the bucket and FORMAT how events land', () => {
-    const [, fn] = only(t, 'AWS::Lambda::Function');
+    const [, fn] = only(t, 'AWS::Lambda::Function', CONSUMER);
     expect(fn.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
     expect(fn.Properties).toMatchObject({
       Runtime: 'nodejs22.x',
@@ -312,7 +328,7 @@ describe('the consumer', () => {
   });
 
   it('ships exactly the index.mjs that npm run build wrote', () => {
-    const [, fn] = only(t, 'AWS::Lambda::Function');
+    const [, fn] = only(t, 'AWS::Lambda::Function', CONSUMER);
     const key = (fn.Properties.Code as { S3Key: string }).S3Key;
     expect(key).toMatch(/^[0-9a-f]{64}\.zip$/);
     // The assembly stages the asset as asset.<hash>/, the folder the CLI zips and uploads as <hash>.zip.
@@ -377,9 +393,7 @@ describe('least privilege', () => {
   /** The statements granted to the consumer's role, which has no managed policy. */
   function consumerGrants(template: Template) {
     // The function with SINK_URL: the variant also has the bucket auto-delete function, with its own role.
-    const [, fn] = only(template, 'AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ SINK_URL: Match.anyValue() }) },
-    });
+    const [, fn] = only(template, 'AWS::Lambda::Function', CONSUMER);
     const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const role = template.toJSON().Resources[roleId] as Resource;
     expect(role.Properties.AssumeRolePolicyDocument).toMatchObject({
@@ -394,11 +408,15 @@ describe('least privilege', () => {
       .map(({ Action, Resource }) => ({ Action, Resource }));
   }
 
-  it('the consumer may put objects under the prefix, list the bucket, read the stream, decrypt with its key, send failure records and write its own logs: nothing else', () => {
+  it('the consumer may put objects under the prefix, read the list of forgotten users, list the bucket, read the stream, decrypt with its key, send failure records and write its own logs: nothing else', () => {
     const granted = consumerGrants(t);
     expect(granted).toEqual(
       expect.arrayContaining([
         { Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [getAtt(ids.bucket), '/activity/*']] } },
+        {
+          Action: 's3:GetObject',
+          Resource: { 'Fn::Join': ['', [getAtt(ids.bucket), '/activity/_forgotten/*']] },
+        },
         { Action: 's3:ListBucket', Resource: getAtt(ids.bucket) },
         { Action: 'kms:Decrypt', Resource: getAtt(ids.key) },
         {
@@ -407,11 +425,11 @@ describe('least privilege', () => {
         },
         {
           Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          Resource: getAtt(logicalId(t, 'AWS::Logs::LogGroup')),
+          Resource: getAtt(consumerLogGroup(t)),
         },
       ]),
     );
-    expect(granted).toHaveLength(6);
+    expect(granted).toHaveLength(7);
     const kinesis = granted.find((s) => JSON.stringify(s.Action).includes('kinesis:'));
     expect(kinesis?.Resource).toEqual(getAtt(ids.stream));
     expect(kinesis?.Action).toEqual(
@@ -422,7 +440,7 @@ describe('least privilege', () => {
 
   it('landing Parquet grants the consumer nothing more: it never deletes (activity compact does, with its own credentials)', () => {
     const parquet = consumerGrants(variant.template);
-    expect(parquet).toHaveLength(6);
+    expect(parquet).toHaveLength(7);
     expect(parquet.flatMap((s) => [s.Action].flat())).toEqual(
       consumerGrants(t).flatMap((s) => [s.Action].flat()),
     );
@@ -432,8 +450,8 @@ describe('least privilege', () => {
   });
 
   it('the consumer writes its logs to its own log group, kept 30 days', () => {
-    const logGroup = logicalId(t, 'AWS::Logs::LogGroup', { RetentionInDays: 30 });
-    t.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: logGroup } } });
+    const logGroup = consumerLogGroup(t);
+    expect(t.toJSON().Resources[logGroup].Properties.RetentionInDays).toBe(30);
   });
 });
 

@@ -112,7 +112,17 @@ describe('the consumer handler with KPL aggregated records', () => {
         `events/dt=2026-11-25/hour=19/${SHARD}-100.ndjson.gz`,
       ].map((k) => k.split('/').join(path.sep)),
     );
-    expect(batches).toEqual([{ records: 2, events: 2, errors: 3, objects: 3, bytes: expect.any(Number) }]);
+    expect(batches).toEqual([
+      {
+        records: 2,
+        events: 2,
+        errors: 3,
+        errorsByReason: { invalid_json: 2, invalid_utf8: 1 },
+        objects: 3,
+        bytes: expect.any(Number),
+        forgotten: 0,
+      },
+    ]);
   });
 
   it('gives user records without an event_id distinct ids from their position, the same on every retry', async () => {
@@ -225,6 +235,8 @@ describe('the consumer handler with KPL aggregated records', () => {
     const response = await handler(eventOf([kinesisRecord(empty, '5')]));
     expect(response.batchItemFailures).toEqual([]);
     expect((await readLanded(sink)).files).toEqual([]);
-    expect(batches).toEqual([{ records: 1, events: 0, errors: 0, objects: 0, bytes: 0 }]);
+    expect(batches).toEqual([
+      { records: 1, events: 0, errors: 0, errorsByReason: {}, objects: 0, bytes: 0, forgotten: 0 },
+    ]);
   });
 });

@@ -21,7 +21,8 @@ then its inputs are deleted. Error objects (errors/) stay as they are: redrive r
 Queries running meanwhile see every event once: the compacted object is in place before any input
 is deleted, the events view removes the copies while both are there, and a query that listed an
 input deleted under it starts again. Late events for a compacted hour land beside the compacted
-object; the next run merges them in. Safe to run again at any time (e.g. hourly from cron).`;
+object; the next run merges them in. Safe to run again at any time (e.g. hourly from cron).
+Rows of users erased by activity forget are left out of every compacted object.`;
 
 export function compactCommand(): Command {
   return new Command('compact')
@@ -76,6 +77,7 @@ async function compactAction(flags: CompactFlags): Promise<void> {
         objects_out: result.dryRun ? 0 : result.hours.length,
         bytes_out: bytes,
         events,
+        forgotten: result.hours.reduce((n, h) => n + h.forgotten, 0),
         already_compacted: result.alreadyCompacted,
         open_hours: result.open,
         partitions: result.hours.map((h) => h.partition),

@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { describeError } from '../../core/errors.js';
 import type { SinkLocation, StreamLocation } from '../../core/locations.js';
+import { ForgottenList } from '../../forget/forgotten-list.js';
 import {
   parseReasons,
   REDRIVE_REASONS,
@@ -102,7 +103,10 @@ async function redriveAction(flags: RedriveFlags): Promise<void> {
   let result: RedriveResult;
   try {
     if (flags.dryRun && flags.stream.kind === 'kinesis') await stream.connect();
+    // Records of users erased by `activity forget` are never sent back.
+    const forgotten = await new ForgottenList(store).load(stop.signal);
     result = await redrive(store, flags.dryRun ? undefined : stream, {
+      forgotten,
       streamName,
       streamArn: stream.streamArn,
       ...(reasons === undefined ? {} : { reasons }),
@@ -136,6 +140,7 @@ async function redriveAction(flags: RedriveFlags): Promise<void> {
         skipped: result.skipped,
         relanded: result.relanded,
         rejected: result.rejected,
+        forgotten: result.forgotten,
         unreadable_lines: result.unreadableLines,
         unreadable_objects: result.unreadableObjects,
         manifests: result.manifests,
@@ -164,6 +169,7 @@ function summaryLine(r: RedriveResult): string {
   if (r.relanded > 0)
     line += ` (${formatCount(r.relanded)} of them back in errors/ after an earlier redrive)`;
   if (r.rejected > 0) line += `; ${formatCount(r.rejected)} refused by the stream`;
+  if (r.forgotten > 0) line += `; ${formatCount(r.forgotten)} of forgotten users not sent`;
   const unreadable = r.unreadableLines + r.unreadableObjects;
   if (unreadable > 0) line += `; ${formatCount(unreadable)} unreadable lines or objects`;
   if (r.stopped) line += '; stopped before the end';
