@@ -11,6 +11,7 @@ import { onShutdown } from '../signals.js';
 /** The collector's own defaults, repeated here so `--help` shows them without loading the server. */
 const DEFAULT_PORT = 8080;
 const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_MAX_PENDING_RECORDS = 50_000;
 const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
 
 interface CollectFlags {
@@ -21,6 +22,7 @@ interface CollectFlags {
   writeKey?: string;
   corsOrigin?: string[];
   maxBody: number;
+  maxPending: number;
   clientIp?: boolean;
   trustProxy?: boolean;
   consumer: string;
@@ -68,6 +70,14 @@ export function collectCommand(): Command {
         .argParser(integer('max body', 1024, MAX_MAX_BODY_BYTES))
         .default(DEFAULT_MAX_BODY_BYTES),
     )
+    .addOption(
+      new Option(
+        '--max-pending <records>',
+        'records waiting for the stream before requests are answered 429 with Retry-After',
+      )
+        .argParser(integer('max pending', 1, 10_000_000))
+        .default(DEFAULT_MAX_PENDING_RECORDS),
+    )
     .addOption(new Option('--client-ip', "record each event's client IP address as context.ip"))
     .addOption(
       new Option('--trust-proxy', 'take the client address from X-Forwarded-For (behind your own proxy)'),
@@ -97,6 +107,7 @@ async function collect(flags: CollectFlags): Promise<void> {
       ...(flags.writeKey === undefined ? {} : { writeKey: flags.writeKey }),
       corsOrigins: flags.corsOrigin ?? ['*'],
       maxBodyBytes: flags.maxBody,
+      maxPendingRecords: flags.maxPending,
       recordClientIp: flags.clientIp ?? false,
       trustProxy: flags.trustProxy ?? false,
       consumerLag: async () =>

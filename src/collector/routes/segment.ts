@@ -49,6 +49,11 @@ const ROUTES: readonly [string, SegmentType | 'batch'][] = [
  */
 export const segmentProtocol: IngestProtocol = async (app, context) => {
   const { maxMessageBytes, maxBatchBytes } = context.limits.segment;
+  // Segment's API reads every body as JSON, whatever its Content-Type: RudderStack's library, for one,
+  // sends its gzipped batches as application/x-www-form-urlencoded.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, { format: 'json', body: body as Buffer } satisfies ParsedBody),
+  );
   for (const [url, route] of ROUTES) {
     const limit = route === 'batch' ? maxBatchBytes : maxMessageBytes;
     app.post(url, {
