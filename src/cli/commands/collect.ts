@@ -56,7 +56,7 @@ export function collectCommand(): Command {
     .addOption(
       new Option(
         '--write-key <key>',
-        'require this key on POST /v1/events (Bearer token or ?write_key=)',
+        "require this key: Bearer token or ?write_key= on /v1/events and Snowplow's routes, the Basic user name (a library's writeKey) on Segment's",
       ).env('ACTIVITY_WRITE_KEY'),
     )
     .addOption(
@@ -87,9 +87,15 @@ export function collectCommand(): Command {
       'after',
       '\nPOST /v1/events takes one event, a JSON array, {"batch": [...]} or NDJSON (application/x-ndjson) and\n' +
         'answers once the stream has accepted the valid events: {"accepted": N, "rejected": [{"index", "code",\n' +
-        '"message"}]}. GET /tracker.js is the browser tracker, /demo a page using it, /dashboard the live view,\n' +
-        '/healthz and /metrics (Prometheus) are for operations. Ctrl-C stops accepting, puts what was accepted\n' +
-        'on the stream and exits.',
+        '"message"}]}.\n' +
+        "Segment's HTTP Tracking API: POST /v1/track, /v1/identify, /v1/page, /v1/screen, /v1/group, /v1/alias,\n" +
+        '/v1/batch, /v1/import and the short paths /v1/t|i|p|s|g|a|b (JSON, text/plain or gzip; 32 KB a message,\n' +
+        "500 KB a batch): point a Segment or RudderStack library's host at this collector.\n" +
+        "Snowplow's tracker protocol: POST /com.snowplowanalytics.snowplow/tp2 and GET /i: point a Snowplow\n" +
+        "tracker's collector endpoint here. Each message's id (messageId, eid) becomes event_id.\n" +
+        'GET /tracker.js is the browser tracker, /demo a page using it, /dashboard the live view, /healthz and\n' +
+        '/metrics (Prometheus) are for operations. Ctrl-C stops accepting, puts what was accepted on the stream\n' +
+        'and exits.',
     )
     .action((flags: CollectFlags) => collect(flags));
 }
@@ -149,6 +155,8 @@ async function collect(flags: CollectFlags): Promise<void> {
       [
         `activity collect: listening on ${base}, putting events on ${where}`,
         `  events     POST ${shown}/v1/events${flags.writeKey === undefined ? '' : '  (write key required)'}`,
+        `  segment    POST ${shown}/v1/batch  (host for Segment and RudderStack libraries: /v1/track, /v1/page, …)`,
+        `  snowplow   POST ${shown}/com.snowplowanalytics.snowplow/tp2, GET ${shown}/i`,
         `  tracker    ${shown}/tracker.js`,
         `  demo       ${shown}/demo`,
         `  dashboard  ${shown}/dashboard`,
