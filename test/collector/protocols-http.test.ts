@@ -160,6 +160,20 @@ describe("Snowplow's tracker protocol", () => {
     );
   });
 
+  it('keeps no client IP for a tracker that asks for anonymity with SP-Anonymous', async () => {
+    const { base, onStream } = await start({ recordClientIp: true });
+    const body = JSON.stringify({ schema, data: [{ e: 'pv', uid: 'u', eid: 'named' }] });
+    const tp2 = '/com.snowplowanalytics.snowplow/tp2';
+    expect((await send(base, tp2, body)).status).toBe(200);
+    expect((await send(base, tp2, body.replace('named', 'anonymous'), { 'sp-anonymous': '*' })).status).toBe(
+      200,
+    );
+    const ips = Object.fromEntries(
+      (await onStream()).map((e) => [e.event_id, (e.context as { ip?: string }).ip ?? null]),
+    );
+    expect(ips).toEqual({ named: '127.0.0.1', anonymous: null });
+  });
+
   it('answers the preflight of a credentialed browser request, for allowed origins only', async () => {
     const { base } = await start({ corsOrigins: ['https://shop.example'] });
     const preflight = (origin: string) =>

@@ -67,6 +67,21 @@ const TRANSACTION_ITEM = {
   ti_qu: 'quantity',
   ti_cu: 'currency',
 } as const;
+/** The same tables as pairs, for the hot path. */
+const PAGE_PING_PAIRS = Object.entries(PAGE_PING);
+const STRUCTURED_PAIRS = Object.entries(STRUCTURED);
+const TRANSACTION_PAIRS = Object.entries(TRANSACTION);
+const ITEM_PAIRS = Object.entries(TRANSACTION_ITEM);
+const TRACKER_PAIRS = Object.entries({
+  aid: 'app_id',
+  p: 'platform',
+  tv: 'tracker',
+  tna: 'namespace',
+  nuid: 'network_user_id',
+});
+/** The path of an absolute URL: what follows its authority, up to a query or fragment. */
+const URL_PATH = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^?#]*)/i;
+
 /** Numeric fields: sent as strings, landed as numbers. */
 const NUMERIC = new Set([
   'pp_mix',
@@ -160,7 +175,7 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
     case 'ti': {
       event = EVENT_NAMES[e as string];
       const names =
-        e === 'pp' ? PAGE_PING : e === 'tr' ? TRANSACTION : e === 'ti' ? TRANSACTION_ITEM : undefined;
+        e === 'pp' ? PAGE_PING_PAIRS : e === 'tr' ? TRANSACTION_PAIRS : e === 'ti' ? ITEM_PAIRS : undefined;
       if (names !== undefined) properties = pick(fields, names);
       break;
     }
@@ -173,7 +188,7 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
         };
       }
       event = fields.se_ac;
-      properties = pick(fields, STRUCTURED);
+      properties = pick(fields, STRUCTURED_PAIRS);
       break;
     }
     case 'ue': {
@@ -238,13 +253,7 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
   if (page !== undefined) context.page = page;
   if (fields.ua !== undefined) context.user_agent = fields.ua;
   if (fields.duid !== undefined) context.anonymous_id = fields.duid;
-  copy(fields, snowplow, {
-    aid: 'app_id',
-    p: 'platform',
-    tv: 'tracker',
-    tna: 'namespace',
-    nuid: 'network_user_id',
-  });
+  for (const [field, name] of TRACKER_PAIRS) if (fields[field] !== undefined) snowplow[name] = fields[field];
   if (fields.vid !== undefined) snowplow.session_index = numeric(fields.vid);
   let other: Record<string, unknown> | undefined;
   for (const key of Object.keys(fields)) {
@@ -322,7 +331,8 @@ function pageOf(fields: Record<string, unknown>): Record<string, unknown> | unde
   const page: Record<string, unknown> = {};
   if (fields.url !== undefined) {
     page.url = fields.url;
-    if (typeof fields.url === 'string' && URL.canParse(fields.url)) page.path = new URL(fields.url).pathname;
+    const path = typeof fields.url === 'string' ? URL_PATH.exec(fields.url) : null;
+    if (path !== null) page.path = path[1] || '/';
   }
   if (fields.refr !== undefined) page.referrer = fields.refr;
   if (fields.page !== undefined) page.title = fields.page;
@@ -330,21 +340,13 @@ function pageOf(fields: Record<string, unknown>): Record<string, unknown> | unde
 }
 
 /** The fields of `names` that are set, under their readable names; numeric ones as numbers. */
-function pick(fields: Record<string, unknown>, names: Record<string, string>): Record<string, unknown> {
+function pick(fields: Record<string, unknown>, names: readonly [string, string][]): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
-  for (const [field, name] of Object.entries(names)) {
+  for (const [field, name] of names) {
     const value = fields[field];
     if (value !== undefined) picked[name] = NUMERIC.has(field) ? numeric(value) : value;
   }
   return picked;
-}
-
-function copy(
-  from: Record<string, unknown>,
-  to: Record<string, unknown>,
-  names: Record<string, string>,
-): void {
-  for (const [field, name] of Object.entries(names)) if (from[field] !== undefined) to[name] = from[field];
 }
 
 /** A number sent as text becomes a number; anything else is left for the schema to judge. */

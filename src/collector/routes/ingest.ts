@@ -40,7 +40,7 @@ export const ingestRoutes: FastifyPluginAsync<CollectorContext> = async (app, co
     keep('ndjson'),
   );
   const shared = {
-    allowedHeaders: ['Content-Type', 'Authorization', 'X-Retry-Count'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-Retry-Count', 'SP-Anonymous'],
     exposedHeaders: ['Retry-After'],
     maxAge: 86_400,
   };

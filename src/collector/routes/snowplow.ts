@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import type { FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { CollectorError } from '../errors.js';
 import type { BodyItem, RequestFacts } from '../ingest.js';
@@ -23,7 +24,7 @@ const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBR
  */
 export const snowplowProtocol: IngestProtocol = async (app, context) => {
   const guard = {
-    onRequest: async (request: Parameters<CollectorContext['factsOf']>[0]) => {
+    onRequest: async (request: FastifyRequest) => {
       context.access.checkOrigin(request);
       context.access.checkBearerKey(request);
     },
@@ -32,7 +33,7 @@ export const snowplowProtocol: IngestProtocol = async (app, context) => {
   app.post('/com.snowplowanalytics.snowplow/tp2', {
     ...guard,
     handler: async (request, reply): Promise<SnowplowResponse> => {
-      const facts = context.factsOf(request);
+      const facts = factsOf(context, request);
       const payload = readSnowplowPayload(parseJson(request.body as ParsedBody | undefined));
       if (!payload.ok) throw new CollectorError(400, 'invalid_batch', payload.message);
       if (payload.events.length === 0) {
@@ -48,7 +49,7 @@ export const snowplowProtocol: IngestProtocol = async (app, context) => {
   app.get('/i', {
     ...guard,
     handler: async (request, reply) => {
-      const facts = context.factsOf(request);
+      const facts = factsOf(context, request);
       const fields = queryFields(request.query);
       delete fields.write_key;
       const outcome: BatchOutcome = await context.ingest([item(fields, 0, facts)], facts);
@@ -58,6 +59,13 @@ export const snowplowProtocol: IngestProtocol = async (app, context) => {
     },
   });
 };
+
+/** The request's facts; a tracker asking for server-side anonymisation (`SP-Anonymous`) has no IP kept. */
+function factsOf(context: CollectorContext, request: FastifyRequest): RequestFacts {
+  const facts = context.factsOf(request);
+  if (request.headers['sp-anonymous'] !== undefined) delete facts.ip;
+  return facts;
+}
 
 function item(fields: unknown, index: number, facts: RequestFacts): BodyItem {
   const mapped = mapSnowplowEvent(fields, { receivedAt: facts.receivedAt });
