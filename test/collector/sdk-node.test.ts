@@ -21,7 +21,8 @@ const kinesis = useKinesalite();
 const started: RunningCollector[] = [];
 const proxies: StallingProxy[] = [];
 afterEach(async () => {
-  for (const proxy of proxies.splice(0)) proxy.release();
+  // A stalled stream would hold the collector's shutdown: let it answer first.
+  for (const proxy of proxies) proxy.release();
   for (const collector of started.splice(0)) if (collector.child.exitCode === null) await collector.stop();
   for (const proxy of proxies.splice(0)) await proxy.close();
 });
