@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Collector, type CollectorOptions, createCollector } from '../../src/collector/index.js';
 import { openLocalStream } from '../../src/stream/index.js';
 import { useTempDir } from '../support/temp.js';
+import { startCollect } from './collect-cli.js';
 
 const tempDir = useTempDir();
 const running: Collector[] = [];
@@ -115,6 +116,22 @@ describe("Segment's HTTP API", () => {
     expect((await send(base, '/v1/batch', '{"batch": 3}')).body).toMatchObject({ error: 'invalid_batch' });
     expect(await metric(base, 'activity_collector_events_rejected_total', 'missing_field')).toBe(2);
     expect(await metric(base, 'activity_collector_requests_refused_total', 'invalid_json')).toBe(1);
+  });
+
+  it('takes the limit of a message from activity collect --segment-max-message', async () => {
+    const { base, stop } = await startCollect([
+      '--stream',
+      path.join(await tempDir(), 's'),
+      '--segment-max-message',
+      '2000',
+    ]);
+    try {
+      const message = (size: number) => JSON.stringify(track({ properties: { text: 'x'.repeat(size) } }));
+      expect((await send(base, '/v1/track', message(1_000))).status).toBe(200);
+      expect((await send(base, '/v1/track', message(3_000))).body).toMatchObject({ error: 'body_too_large' });
+    } finally {
+      await stop();
+    }
   });
 
   it("enforces Segment's limits: 413 over the batch or call limit, one rejection for an oversize message", async () => {

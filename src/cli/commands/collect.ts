@@ -12,6 +12,8 @@ import { onShutdown } from '../signals.js';
 const DEFAULT_PORT = 8080;
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_MAX_PENDING_RECORDS = 50_000;
+const SEGMENT_MAX_MESSAGE_BYTES = 32 * 1024;
+const SEGMENT_MAX_BATCH_BYTES = 500 * 1024;
 const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
 
 interface CollectFlags {
@@ -23,6 +25,8 @@ interface CollectFlags {
   corsOrigin?: string[];
   maxBody: number;
   maxPending: number;
+  segmentMaxMessage: number;
+  segmentMaxBatch: number;
   clientIp?: boolean;
   trustProxy?: boolean;
   consumer: string;
@@ -78,6 +82,19 @@ export function collectCommand(): Command {
         .argParser(integer('max pending', 1, 10_000_000))
         .default(DEFAULT_MAX_PENDING_RECORDS),
     )
+    .addOption(
+      new Option(
+        '--segment-max-message <bytes>',
+        "largest Segment message, decompressed (Segment's own limit)",
+      )
+        .argParser(integer('segment max message', 1024, MAX_MAX_BODY_BYTES))
+        .default(SEGMENT_MAX_MESSAGE_BYTES),
+    )
+    .addOption(
+      new Option('--segment-max-batch <bytes>', "largest Segment batch, decompressed (Segment's own limit)")
+        .argParser(integer('segment max batch', 1024, MAX_MAX_BODY_BYTES))
+        .default(SEGMENT_MAX_BATCH_BYTES),
+    )
     .addOption(new Option('--client-ip', "record each event's client IP address as context.ip"))
     .addOption(
       new Option('--trust-proxy', 'take the client address from X-Forwarded-For (behind your own proxy)'),
@@ -114,6 +131,8 @@ async function collect(flags: CollectFlags): Promise<void> {
       corsOrigins: flags.corsOrigin ?? ['*'],
       maxBodyBytes: flags.maxBody,
       maxPendingRecords: flags.maxPending,
+      segmentMaxMessageBytes: flags.segmentMaxMessage,
+      segmentMaxBatchBytes: flags.segmentMaxBatch,
       recordClientIp: flags.clientIp ?? false,
       trustProxy: flags.trustProxy ?? false,
       consumerLag: async () =>
