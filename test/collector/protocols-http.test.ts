@@ -118,6 +118,30 @@ describe("Segment's HTTP API", () => {
     expect(await metric(base, 'activity_collector_requests_refused_total', 'invalid_json')).toBe(1);
   });
 
+  it('refuses the messages that would not land as sent: an unsafe number, a lone surrogate', async () => {
+    const { base, onStream } = await start();
+    // Written as text: a JavaScript number cannot hold 2^64 + 1, which is the point.
+    const body = `{"batch": [
+      {"type": "track", "userId": "u", "event": "ok", "messageId": "m-ok"},
+      {"type": "track", "userId": "u", "event": "big", "properties": {"id": 18446744073709551617}},
+      {"type": "identify", "userId": "u", "traits": {"name": "\\ud800"}},
+      {"type": "track", "userId": "u", "event": "big-in-other", "extra": {"n": 18446744073709551617}}
+    ]}`;
+    const answer = await send(base, '/v1/batch', body);
+    expect(answer.body).toMatchObject({
+      accepted: 1,
+      rejected: [
+        { index: 1, code: 'unsafe_number' },
+        { index: 2, code: 'invalid_unicode' },
+        { index: 3, code: 'unsafe_number' },
+      ],
+    });
+    expect((answer.body as { rejected: { message: string }[] }).rejected[1]?.message).toContain(
+      'context.traits.name',
+    );
+    expect((await onStream()).map((e) => e.event_id)).toEqual(['m-ok']);
+  });
+
   it('takes the limit of a message from activity collect --segment-max-message', async () => {
     const { base, stop } = await startCollect([
       '--stream',
@@ -174,6 +198,32 @@ describe("Snowplow's tracker protocol", () => {
         ['e-1', 'page_view'],
         ['e-2', 'buy'],
       ]),
+    );
+  });
+
+  it('refuses events whose self-describing data would not land as sent', async () => {
+    const { base } = await start();
+    const ue = (data: string) =>
+      `{"schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0", "data": {"schema": "iglu:com.acme/x/jsonschema/1-0-0", "data": ${data}}}`;
+    const events = [
+      { e: 'ue', uid: 'u', ue_pr: ue('{"n": 1}') },
+      { e: 'ue', uid: 'u', ue_px: Buffer.from(ue('{"n": 18446744073709551617}')).toString('base64url') },
+      { e: 'ue', uid: 'u', ue_pr: ue('{"s": "\\udc00"}') },
+    ];
+    const answer = await send(
+      base,
+      '/com.snowplowanalytics.snowplow/tp2',
+      JSON.stringify({ schema, data: events }),
+    );
+    expect(answer.body).toMatchObject({
+      accepted: 1,
+      rejected: [
+        { index: 1, code: 'unsafe_number' },
+        { index: 2, code: 'invalid_unicode' },
+      ],
+    });
+    expect((answer.body as { rejected: { message: string }[] }).rejected[0]?.message).toContain(
+      'properties.n',
     );
   });
 

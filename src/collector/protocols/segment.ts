@@ -202,6 +202,20 @@ export function readSegmentBatch(
   return { ok: true, messages: body.batch, defaults };
 }
 
+/**
+ * Where a value of a message lands in the event, by its path in the message: under `properties` or
+ * `context` as sent, or moved into `context` (traits, integrations, fields this mapping does not
+ * read); undefined for what lands elsewhere or not at all.
+ */
+export function segmentLandedPath(path: readonly (string | number)[]): (string | number)[] | undefined {
+  const [field, ...rest] = path;
+  if (field === 'properties' || field === 'context') return [field, ...rest];
+  if (field === 'traits') return ['context', 'traits', ...rest];
+  if (field === 'integrations') return ['context', 'segment', 'integrations', ...rest];
+  if (typeof field === 'string' && !MAPPED.has(field)) return ['context', 'segment', 'other', field, ...rest];
+  return undefined;
+}
+
 /** The write key a body carries as `writeKey`, if any. */
 export function segmentBodyWriteKey(body: unknown): string | undefined {
   return isObject(body) && typeof body.writeKey === 'string' ? body.writeKey : undefined;

@@ -29,7 +29,12 @@ const IGLU_URI = /^iglu:([a-zA-Z0-9_.-]+)\/([a-zA-Z0-9_.-]+)\/([a-zA-Z0-9_.-]+)\
 
 /** A Snowplow event mapped into an event input, or why it cannot be. */
 export type SnowplowMapped =
-  | { ok: true; value: Record<string, unknown> }
+  | {
+      ok: true;
+      value: Record<string, unknown>;
+      /** The JSON texts the event's self-describing data (`ue`) and contexts (`cx`) were read from. */
+      texts?: { ue?: string; contexts?: string };
+    }
   | { ok: false; code: 'missing_field' | 'invalid_field'; message: string };
 
 const EVENT_NAMES: Record<string, string> = {
@@ -165,6 +170,7 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
   if (e === undefined) return { ok: false, code: 'missing_field', message: 'e (the event type) is required' };
 
   const snowplow: Record<string, unknown> = {};
+  const texts: { ue?: string; contexts?: string } = {};
   const context: Record<string, unknown> = { snowplow };
   let event: unknown;
   let properties: Record<string, unknown> | undefined;
@@ -194,6 +200,7 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
     case 'ue': {
       const decoded = decodeJsonField(fields, 'ue_px', 'ue_pr');
       if (!decoded.ok) return decoded;
+      if (decoded.text !== undefined) texts.ue = decoded.text;
       const inner = isObject(decoded.value) ? decoded.value.data : undefined;
       if (!isObject(inner) || typeof inner.schema !== 'string') {
         return {
@@ -237,6 +244,7 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
 
   const contexts = decodeJsonField(fields, 'cx', 'co');
   if (!contexts.ok) return contexts;
+  if (contexts.text !== undefined) texts.contexts = contexts.text;
   if (contexts.value !== undefined) {
     const data = isObject(contexts.value) ? contexts.value.data : undefined;
     if (!Array.isArray(data)) {
@@ -280,7 +288,20 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
     value.timestamp = options.receivedAt;
     if (fields.stm !== undefined) snowplow.sent_at = numeric(fields.stm);
   }
-  return { ok: true, value };
+  return texts.ue === undefined && texts.contexts === undefined
+    ? { ok: true, value }
+    : { ok: true, value, texts };
+}
+
+/**
+ * Where a value of a tracker's event lands, by its path in the event's fields: a field this mapping
+ * does not read goes to `context.snowplow.fields` as sent; the others are strings by the protocol.
+ */
+export function snowplowLandedPath(path: readonly (string | number)[]): (string | number)[] | undefined {
+  const [field, ...rest] = path;
+  return typeof field === 'string' && !MAPPED.has(field)
+    ? ['context', 'snowplow', 'fields', field, ...rest]
+    : undefined;
 }
 
 /**
@@ -296,7 +317,9 @@ export function queryFields(query: unknown): Record<string, unknown> {
   return fields;
 }
 
-type Decoded = { ok: true; value: unknown } | { ok: false; code: 'invalid_field'; message: string };
+type Decoded =
+  | { ok: true; value: unknown; text?: string }
+  | { ok: false; code: 'invalid_field'; message: string };
 
 /** Reads a JSON field sent base64url-encoded (`encoded`) or plain (`plain`); undefined when neither is set. */
 function decodeJsonField(fields: Record<string, unknown>, encoded: string, plain: string): Decoded {
@@ -316,7 +339,7 @@ function decodeJsonField(fields: Record<string, unknown>, encoded: string, plain
     return { ok: true, value: undefined };
   }
   try {
-    return { ok: true, value: JSON.parse(textValue) };
+    return { ok: true, value: JSON.parse(textValue), text: textValue };
   } catch (error) {
     return invalid(`${raw !== undefined ? encoded : plain} is not valid JSON: ${(error as Error).message}`);
   }

@@ -3,14 +3,16 @@ import { gunzipSync } from 'node:zlib';
 import type { FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { CollectorError } from '../errors.js';
-import type { BodyItem } from '../ingest.js';
+import type { BodyItem, BodyItemCode } from '../ingest.js';
 import type { Rejection } from '../ingest-batch.js';
+import { findUnfaithful, type LandedPath } from '../protocols/faithful.js';
 import {
   mapSegmentMessage,
   readSegmentBatch,
   type SegmentBatchDefaults,
   type SegmentType,
   segmentBodyWriteKey,
+  segmentLandedPath,
 } from '../protocols/segment.js';
 import type { IngestProtocol, ParsedBody } from './ingest.js';
 
@@ -63,14 +65,14 @@ export const segmentProtocol: IngestProtocol = async (app, context) => {
       },
       handler: async (request, reply): Promise<SegmentResponse> => {
         const facts = context.factsOf(request);
-        const { body, bytes } = readBody(request, limit, route === 'batch' ? 'batch' : 'message');
+        const { body, text, bytes } = readBody(request, limit, route === 'batch' ? 'batch' : 'message');
         if (request.headers.authorization === undefined) checkBodyKey(context, segmentBodyWriteKey(body));
         const items = route === 'batch' ? batchItems(body, bytes, facts.receivedAt, maxMessageBytes) : [];
         if (route !== 'batch') items.push(messageItem(body, 0, route, facts.receivedAt, {}));
         if (items.length === 0) {
           throw new CollectorError(400, 'no_events', 'the batch holds no messages: send {"batch": [ … ]}');
         }
-        const outcome = await context.ingest(items, facts);
+        const outcome = await context.ingest(refuseUnfaithful(text, items, route === 'batch'), facts);
         reply.code(outcome.status);
         return {
           success: outcome.status === 200,
@@ -102,6 +104,40 @@ function batchItems(body: unknown, bytes: number, receivedAt: number, maxMessage
   });
 }
 
+/**
+ * Refuses the messages that would not land as sent (a lone surrogate, a number a double does not
+ * hold), as the consumer would: the paths of the body's text are traced to each message's event.
+ */
+function refuseUnfaithful(text: string, items: BodyItem[], batch: boolean): BodyItem[] {
+  const mapped = new Map<number, unknown>();
+  for (const item of items) if ('value' in item) mapped.set(item.index, item.value);
+  const landed: LandedPath = (path) => {
+    if (!batch) {
+      const inEvent = segmentLandedPath(path);
+      return inEvent === undefined ? undefined : { index: 0, path: inEvent };
+    }
+    const [top, index, ...rest] = path;
+    if (top === 'batch' && typeof index === 'number') {
+      const inEvent = segmentLandedPath(rest);
+      return inEvent === undefined ? undefined : { index, path: inEvent };
+    }
+    // A batch's own context and integrations are merged into every message.
+    if (top === 'context' || top === 'integrations') {
+      const inEvent = segmentLandedPath(path);
+      return inEvent === undefined ? undefined : { index: 'all', path: inEvent };
+    }
+    return undefined;
+  };
+  const refused = findUnfaithful([{ text, landed }], mapped);
+  if (refused.size === 0) return items;
+  return items.map((item) => {
+    const refusal = refused.get(item.index);
+    return refusal === undefined || !('value' in item)
+      ? item
+      : { index: item.index, code: refusal.reason as BodyItemCode, message: refusal.message };
+  });
+}
+
 function messageItem(
   message: unknown,
   index: number,
@@ -122,7 +158,7 @@ function readBody(
   request: FastifyRequest,
   limit: number,
   what: 'batch' | 'message',
-): { body: unknown; bytes: number } {
+): { body: unknown; text: string; bytes: number } {
   const parsed = request.body as ParsedBody | undefined;
   if (parsed === undefined) {
     throw new CollectorError(400, 'no_events', `the request has no body: send a JSON ${what}`);
@@ -165,7 +201,8 @@ function readBody(
   }
   if (!isUtf8(body)) throw new CollectorError(400, 'invalid_utf8', 'body is not valid UTF-8');
   try {
-    return { body: JSON.parse(body.toString('utf8')), bytes: body.length };
+    const text = body.toString('utf8');
+    return { body: JSON.parse(text), text, bytes: body.length };
   } catch (error) {
     throw new CollectorError(400, 'invalid_json', `body is not valid JSON (${(error as Error).message})`);
   }

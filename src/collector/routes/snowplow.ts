@@ -2,9 +2,15 @@ import { isUtf8 } from 'node:buffer';
 import type { FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { CollectorError } from '../errors.js';
-import type { BodyItem, RequestFacts } from '../ingest.js';
+import type { BodyItem, BodyItemCode, RequestFacts } from '../ingest.js';
 import type { BatchOutcome, Rejection } from '../ingest-batch.js';
-import { mapSnowplowEvent, queryFields, readSnowplowPayload } from '../protocols/snowplow.js';
+import { findUnfaithful, type LandedPath } from '../protocols/faithful.js';
+import {
+  mapSnowplowEvent,
+  queryFields,
+  readSnowplowPayload,
+  snowplowLandedPath,
+} from '../protocols/snowplow.js';
 import type { IngestProtocol, ParsedBody } from './ingest.js';
 
 /** The answer to `POST …/tp2`. */
@@ -34,12 +40,13 @@ export const snowplowProtocol: IngestProtocol = async (app, context) => {
     ...guard,
     handler: async (request, reply): Promise<SnowplowResponse> => {
       const facts = factsOf(context, request);
-      const payload = readSnowplowPayload(parseJson(request.body as ParsedBody | undefined));
+      const { value, text } = parseJson(request.body as ParsedBody | undefined);
+      const payload = readSnowplowPayload(value);
       if (!payload.ok) throw new CollectorError(400, 'invalid_batch', payload.message);
       if (payload.events.length === 0) {
         throw new CollectorError(400, 'no_events', 'the payload holds no events: "data" is empty');
       }
-      const items: BodyItem[] = payload.events.map((fields, index) => item(fields, index, facts));
+      const items = mapEvents(payload.events, facts, text);
       const outcome = await context.ingest(items, facts);
       reply.code(outcome.status);
       return { accepted: outcome.accepted.length, rejected: outcome.rejected };
@@ -52,7 +59,7 @@ export const snowplowProtocol: IngestProtocol = async (app, context) => {
       const facts = factsOf(context, request);
       const fields = queryFields(request.query);
       delete fields.write_key;
-      const outcome: BatchOutcome = await context.ingest([item(fields, 0, facts)], facts);
+      const outcome: BatchOutcome = await context.ingest(mapEvents([fields], facts, undefined), facts);
       reply.code(outcome.status).header('cache-control', 'no-store');
       if (outcome.status !== 200) return { accepted: outcome.accepted.length, rejected: outcome.rejected };
       return reply.header('content-type', 'image/gif').send(PIXEL);
@@ -67,12 +74,60 @@ function factsOf(context: CollectorContext, request: FastifyRequest): RequestFac
   return facts;
 }
 
-function item(fields: unknown, index: number, facts: RequestFacts): BodyItem {
-  const mapped = mapSnowplowEvent(fields, { receivedAt: facts.receivedAt });
-  return mapped.ok ? { index, value: mapped.value } : { index, code: mapped.code, message: mapped.message };
+/**
+ * Maps each event, then refuses those that would not land as sent (a lone surrogate, a number a double
+ * does not hold), as the consumer would, tracing the paths of the body's text (`text`, for a POST) and
+ * of the JSON its events carry as text (`ue_pr`/`ue_px`, `co`/`cx`) to each event.
+ */
+function mapEvents(events: readonly unknown[], facts: RequestFacts, text: string | undefined): BodyItem[] {
+  const items: BodyItem[] = [];
+  const mapped = new Map<number, unknown>();
+  const texts: { text: string; landed: LandedPath }[] = [];
+  if (text !== undefined) {
+    texts.push({
+      text,
+      landed: ([top, index, ...rest]) => {
+        const path = top === 'data' && typeof index === 'number' ? snowplowLandedPath(rest) : undefined;
+        return path === undefined ? undefined : { index: index as number, path };
+      },
+    });
+  }
+  for (const [index, fields] of events.entries()) {
+    const result = mapSnowplowEvent(fields, { receivedAt: facts.receivedAt });
+    if (!result.ok) {
+      items.push({ index, code: result.code, message: result.message });
+      continue;
+    }
+    items.push({ index, value: result.value });
+    mapped.set(index, result.value);
+    const { ue, contexts } = result.texts ?? {};
+    if (ue !== undefined) {
+      // {"schema": …, "data": {"schema": …, "data": {…}}}: the inner data lands as `properties`.
+      texts.push({
+        text: ue,
+        landed: ([outer, inner, ...rest]) =>
+          outer === 'data' && inner === 'data' ? { index, path: ['properties', ...rest] } : undefined,
+      });
+    }
+    if (contexts !== undefined) {
+      texts.push({
+        text: contexts,
+        landed: ([top, ...rest]) =>
+          top === 'data' ? { index, path: ['context', 'snowplow', 'contexts', ...rest] } : undefined,
+      });
+    }
+  }
+  const refused = findUnfaithful(texts, mapped);
+  if (refused.size === 0) return items;
+  return items.map((item) => {
+    const refusal = refused.get(item.index);
+    return refusal === undefined || !('value' in item)
+      ? item
+      : { index: item.index, code: refusal.reason as BodyItemCode, message: refusal.message };
+  });
 }
 
-function parseJson(parsed: ParsedBody | undefined): unknown {
+function parseJson(parsed: ParsedBody | undefined): { value: unknown; text: string } {
   if (parsed === undefined) {
     throw new CollectorError(400, 'no_events', 'the request has no body: send a payload_data JSON');
   }
@@ -85,7 +140,8 @@ function parseJson(parsed: ParsedBody | undefined): unknown {
   }
   if (!isUtf8(parsed.body)) throw new CollectorError(400, 'invalid_utf8', 'body is not valid UTF-8');
   try {
-    return JSON.parse(parsed.body.toString('utf8'));
+    const text = parsed.body.toString('utf8');
+    return { value: JSON.parse(text), text };
   } catch (error) {
     throw new CollectorError(400, 'invalid_json', `body is not valid JSON (${(error as Error).message})`);
   }
