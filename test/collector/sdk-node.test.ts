@@ -110,7 +110,9 @@ describe('@segment/analytics-node, unchanged, with host set to activity collect'
     await until(() => statuses.includes(429), 'the collector never answered 429 while the stream stalled');
     proxy.release();
     await analytics.closeAndFlush({ timeout: 30_000 });
-    expect(statuses).toEqual([429, 200]);
+    // Refused with 429 until the stalled put had its answer (once, unless the resend came first), then 200.
+    expect(statuses.at(-1)).toBe(200);
+    expect(new Set(statuses.slice(0, -1))).toEqual(new Set([429]));
 
     const sink = path.join(dir, 'sink');
     await stopAndConsume(collector, 'kinesis://segment', sink, {
