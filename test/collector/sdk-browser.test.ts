@@ -1,19 +1,17 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
+import { CHROMIUM, CHROMIUM_INSTALL, requireProgram } from '../support/requires.js';
 import { useTempDir } from '../support/temp.js';
+import { waitFor } from '../support/wait.js';
 import { type RunningCollector, startCollect } from './collect-cli.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // A laptop without Chromium skips these; CI installs it (.ci/run) and must never skip them.
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
-if (skip)
-  console.warn(`browser SDK tests skipped: ${CHROMIUM} is missing (apt-get install chromium); CI runs them`);
+const withChromium = requireProgram(CHROMIUM, CHROMIUM_INSTALL);
 
 /** The libraries' browser bundles, as npm ships them. */
 const SEGMENT_UMD = path.join(root, 'node_modules/@segment/analytics-next/dist/umd');
@@ -50,16 +48,14 @@ async function openTestPage(page: Page, base: string, pagePath: string, html: st
   await page.goto(`${base}${pagePath}`);
 }
 
-/** Resolves once the collector has accepted `count` events, polling its snapshot; fails after 30 s. */
+/** Resolves once the collector has accepted `count` events, by its snapshot; fails naming `what` if it never does. */
 async function acceptedAtLeast(base: string, count: number, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const { accepted } = (await (await fetch(`${base}/dashboard/snapshot`)).json()) as { accepted: number };
-    if (accepted >= count) return;
-    if (Date.now() > deadline)
-      throw new Error(`the collector accepted ${accepted} of ${count} events: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const accepted = async () =>
+    ((await (await fetch(`${base}/dashboard/snapshot`)).json()) as { accepted: number }).accepted;
+  await waitFor(`${count} accepted events: ${what}`, async () => (await accepted()) >= count, {
+    intervalMs: 100,
+    state: accepted,
+  });
 }
 
 async function consumeAndQuery(collector: RunningCollector, stream: string, sink: string, sql: string) {
@@ -72,7 +68,7 @@ async function consumeAndQuery(collector: RunningCollector, stream: string, sink
   return JSON.parse(result.stdout) as Record<string, unknown>[];
 }
 
-describe.skipIf(skip)('browser trackers, unchanged, in Chromium', () => {
+withChromium.describe('browser trackers, unchanged, in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {

@@ -14,6 +14,7 @@ import { useKinesalite } from '../support/kinesalite.js';
 import { readLanded } from '../support/landed.js';
 import { type StallingProxy, startStallingProxy } from '../support/stalling-proxy.js';
 import { useTempDir } from '../support/temp.js';
+import { waitFor } from '../support/wait.js';
 import { type RunningCollector, startCollect } from './collect-cli.js';
 
 const tempDir = useTempDir();
@@ -60,15 +61,6 @@ async function query(sink: string, sql: string): Promise<Record<string, unknown>
   return JSON.parse(result.stdout);
 }
 
-/** Resolves once `check` holds, polling every 50 ms; fails after 30 s with `reason`. */
-async function until(check: () => boolean, reason: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${reason}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('@segment/analytics-node, unchanged, with host set to activity collect', () => {
   it('lands all six call types; a batch refused while the stream stalls is retried and lands once', async () => {
     // Prepare: the collector puts on a Kinesis stream (kinesalite) through a proxy the test can stall,
@@ -107,7 +99,9 @@ describe('@segment/analytics-node, unchanged, with host set to activity collect'
     analytics.screen({ userId: 'user_1', name: 'Home' });
     analytics.group({ userId: 'user_1', groupId: 'acme', traits: { seats: 12 } });
     analytics.alias({ userId: 'user_1', previousId: 'anon_1' });
-    await until(() => statuses.includes(429), 'the collector never answered 429 while the stream stalled');
+    await waitFor('a 429 from the collector while the stream stalls', () => statuses.includes(429), {
+      state: () => statuses,
+    });
     proxy.release();
     await analytics.closeAndFlush({ timeout: 30_000 });
     // Refused with 429 until the stalled put had its answer (once, unless the resend came first), then 200.
