@@ -1,7 +1,8 @@
 /**
  * `npm run bench:collector`: sustained accepted events/s of `activity collect` on loopback, on the
- * embedded stream, driven by autocannon with batches of 50 events over several connections. Prints the
- * figures; with --json, ends with one JSON line. The collector runs as users run it (the built CLI, in
+ * embedded stream, driven by autocannon with batches of 50 events over several connections, for each
+ * protocol it speaks (ours, Segment's `/v1/batch`, Snowplow's tp2) on the same load, each on a collector
+ * and stream of its own. Prints the figures; with --json, ends with one JSON line. The collector runs as users run it (the built CLI, in
  * its own process); the load generator shares the machine, so the figures are a floor.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -39,26 +40,103 @@ const BODIES = 64;
 const USERS = 1000;
 const json = process.argv.includes('--json');
 
-/** Bodies of 50 events each, spread over 1,000 users and a few event types, like a busy site's traffic. */
-function bodies(): string[] {
+/** One event of the load: the same 1,000 users, event types, pages and prices in every protocol. */
+interface LoadEvent {
+  n: number;
+  user: string;
+  name: string;
+  timestamp: number;
+  page: string;
+  price: number;
+}
+
+/** Batches of 50 events each, spread over 1,000 users and a few event types, like a busy site's traffic. */
+function batches(): LoadEvent[][] {
   const names = ['page_view', 'click', 'add_to_cart', 'purchase', 'login'];
   const now = Date.now();
   return Array.from({ length: BODIES }, (_, b) =>
-    JSON.stringify({
-      batch: Array.from({ length: BATCH }, (_, i) => {
-        const n = b * BATCH + i;
-        return {
-          user_id: `user_${n % USERS}`,
-          event: names[n % names.length],
-          timestamp: new Date(now - (BATCH - i) * 10).toISOString(),
-          session_id: `session_${n % USERS}`,
-          properties: { page: `/products/${n % 97}`, price: (n % 50) + 0.99 },
-        };
-      }),
-      sent_at: new Date(now).toISOString(),
+    Array.from({ length: BATCH }, (_, i) => {
+      const n = b * BATCH + i;
+      return {
+        n,
+        user: `user_${n % USERS}`,
+        name: names[n % names.length] as string,
+        timestamp: now - (BATCH - i) * 10,
+        page: `/products/${n % 97}`,
+        price: (n % 50) + 0.99,
+      };
     }),
   );
 }
+
+/** A protocol under load: its route, and one batch as its libraries send it. */
+interface Protocol {
+  name: string;
+  path: string;
+  body(batch: LoadEvent[], sentAt: number): string;
+}
+
+const PROTOCOLS: Protocol[] = [
+  {
+    name: 'ours, POST /v1/events',
+    path: '/v1/events',
+    body: (batch, sentAt) =>
+      JSON.stringify({
+        batch: batch.map((e) => ({
+          user_id: e.user,
+          event: e.name,
+          timestamp: new Date(e.timestamp).toISOString(),
+          session_id: `session_${e.user}`,
+          properties: { page: e.page, price: e.price },
+        })),
+        sent_at: new Date(sentAt).toISOString(),
+      }),
+  },
+  {
+    name: "Segment's, POST /v1/batch",
+    path: '/v1/batch',
+    body: (batch, sentAt) =>
+      JSON.stringify({
+        batch: batch.map((e) => ({
+          type: 'track',
+          messageId: `bench-${e.n}`,
+          userId: e.user,
+          event: e.name,
+          timestamp: new Date(e.timestamp).toISOString(),
+          properties: { page: e.page, price: e.price },
+          context: { library: { name: '@segment/analytics-node', version: '3.1.0' } },
+          integrations: {},
+        })),
+        writeKey: 'bench',
+        sentAt: new Date(sentAt).toISOString(),
+      }),
+  },
+  {
+    name: "Snowplow's, POST tp2",
+    path: '/com.snowplowanalytics.snowplow/tp2',
+    body: (batch, sentAt) =>
+      JSON.stringify({
+        schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
+        data: batch.map((e) => ({
+          e: 'se',
+          eid: `bench-${e.n}`,
+          uid: e.user,
+          sid: `session_${e.user}`,
+          se_ca: 'shop',
+          se_ac: e.name,
+          se_la: e.page,
+          se_va: String(e.price),
+          dtm: String(e.timestamp),
+          stm: String(sentAt),
+          aid: 'shop',
+          p: 'web',
+          tv: 'js-4.10.1',
+          tna: 'sp',
+          url: `https://shop.example${e.page}`,
+        })),
+      }),
+  },
+];
 
 async function acceptedSoFar(base: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
@@ -66,10 +144,10 @@ async function acceptedSoFar(base: string): Promise<number> {
   return Number(match?.[1] ?? 0);
 }
 
-function load(base: string, durationS: number, payloads: string[]): Promise<LoadResult> {
+function load(url: string, durationS: number, payloads: string[]): Promise<LoadResult> {
   let next = 0;
   return autocannon({
-    url: `${base}/v1/events`,
+    url,
     connections: CONNECTIONS,
     duration: durationS,
     requests: [
@@ -85,7 +163,20 @@ function load(base: string, durationS: number, payloads: string[]): Promise<Load
   });
 }
 
-async function main(): Promise<void> {
+interface Figures {
+  protocol: string;
+  events_per_s: number;
+  requests_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  non_2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+/** Loads one protocol's route on a collector of its own (a fresh embedded stream), after a warm-up. */
+async function measure(protocol: Protocol, load50: LoadEvent[][]): Promise<Figures> {
   const dir = await mkdtemp(path.join(tmpdir(), 'activity-bench-'));
   const { child, done } = startCli(['collect', '--port', '0', '--stream', path.join(dir, 'stream')], {
     cwd: root,
@@ -100,12 +191,15 @@ async function main(): Promise<void> {
       });
       void done.then((result) => reject(new Error(`activity collect exited: ${result.stderr}`)));
     });
-    const payloads = bodies();
-    await load(base, 3, payloads); // warm-up: JIT, SQLite pages, connections
+    const sentAt = Date.now();
+    const payloads = load50.map((batch) => protocol.body(batch, sentAt));
+    const url = `${base}${protocol.path}`;
+    await load(url, 3, payloads); // warm-up: JIT, SQLite pages, connections
     const before = await acceptedSoFar(base);
-    const result = await load(base, DURATION_S, payloads);
+    const result = await load(url, DURATION_S, payloads);
     const accepted = (await acceptedSoFar(base)) - before;
-    const figures = {
+    return {
+      protocol: protocol.name,
       events_per_s: Math.round(accepted / DURATION_S),
       requests_per_s: Math.round(result.requests.average),
       p50_ms: result.latency.p50,
@@ -114,24 +208,38 @@ async function main(): Promise<void> {
       non_2xx: result.non2xx,
       errors: result.errors,
       timeouts: result.timeouts,
-      connections: CONNECTIONS,
-      batch: BATCH,
-      seconds: DURATION_S,
     };
+  } finally {
+    child.kill('SIGTERM');
+    await done;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const load50 = batches();
+  process.stdout.write(
+    `activity collect on the embedded stream, ${CONNECTIONS} connections, batches of ${BATCH}, ${DURATION_S} s a protocol\n`,
+  );
+  const all: Figures[] = [];
+  for (const protocol of PROTOCOLS) {
+    const figures = await measure(protocol, load50);
+    all.push(figures);
+    const share = all[0] === undefined ? 1 : figures.events_per_s / all[0].events_per_s;
     process.stdout.write(
       [
-        `activity collect on the embedded stream, ${CONNECTIONS} connections, batches of ${BATCH}, ${DURATION_S} s`,
-        `  accepted     ${figures.events_per_s.toLocaleString('en-US')} events/s (${figures.requests_per_s.toLocaleString('en-US')} requests/s)`,
+        `${protocol.name}`,
+        `  accepted     ${figures.events_per_s.toLocaleString('en-US')} events/s (${figures.requests_per_s.toLocaleString('en-US')} requests/s; ${Math.round(share * 100)} % of the first)`,
         `  latency      p50 ${figures.p50_ms} ms, p99 ${figures.p99_ms} ms, max ${figures.max_ms} ms`,
         `  not 2xx      ${figures.non_2xx} responses, ${figures.errors} errors, ${figures.timeouts} timeouts`,
         '',
       ].join('\n'),
     );
-    if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
-  } finally {
-    child.kill('SIGTERM');
-    await done;
-    await rm(dir, { recursive: true, force: true });
+  }
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ connections: CONNECTIONS, batch: BATCH, seconds: DURATION_S, protocols: all })}\n`,
+    );
   }
 }
 

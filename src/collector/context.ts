@@ -34,6 +34,13 @@ export interface CollectorContext {
   snapshot(): DashboardSnapshot;
   /** Seconds sent in `Retry-After`. */
   retryAfter: string;
+  limits: ProtocolLimits;
+}
+
+/** The size limits of the protocols that document their own. */
+export interface ProtocolLimits {
+  /** Segment's: a message (a call, or one message of a batch) and a batch, decoded bytes. */
+  segment: { maxMessageBytes: number; maxBatchBytes: number };
 }
 
 export interface ContextParts {
@@ -46,6 +53,7 @@ export interface ContextParts {
   maxPending: number;
   recordClientIp: boolean;
   retryAfter: string;
+  limits: ProtocolLimits;
 }
 
 /** Records buffered or in flight to the stream. */
@@ -61,6 +69,7 @@ export function createContext(parts: ContextParts): CollectorContext {
     access: parts.access,
     metrics,
     retryAfter: parts.retryAfter,
+    limits: parts.limits,
     pendingRecords,
     snapshot: () => ({ ...live.snapshot(), lag: parts.lag(), pendingRecords: pendingRecords() }),
     factsOf(request) {

@@ -27,7 +27,16 @@ export type BodyItem =
   | { index: number; code: BodyItemCode; message: string };
 
 /** Why one event of a body was refused before the schema saw it. */
-export type BodyItemCode = 'invalid_utf8' | 'invalid_json' | 'invalid_unicode' | 'unsafe_number' | 'too_deep';
+export type BodyItemCode =
+  | 'invalid_utf8'
+  | 'invalid_json'
+  | 'invalid_unicode'
+  | 'unsafe_number'
+  | 'too_deep'
+  // What a protocol's mapping refuses (Segment's, Snowplow's), before the schema sees the event.
+  | 'missing_field'
+  | 'invalid_field'
+  | 'message_too_large';
 
 export interface DecodedBody {
   items: BodyItem[];

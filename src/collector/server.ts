@@ -11,6 +11,7 @@ import { createContext, type DashboardSnapshot, pendingRecordsOf } from './conte
 import { CollectorError } from './errors.js';
 import { LiveStats } from './live-stats.js';
 import { CollectorMetrics } from './metrics.js';
+import { SEGMENT_MAX_BATCH_BYTES, SEGMENT_MAX_MESSAGE_BYTES } from './protocols/segment.js';
 import { assetRoutes, dashboardRoutes, ingestRoutes, operationsRoutes } from './routes/index.js';
 
 /** The default and largest request body, in bytes. */
@@ -54,6 +55,10 @@ export interface CollectorOptions {
   putTimeoutMs?: number;
   /** Seconds sent in `Retry-After` with 429 and 503 (default 1). */
   retryAfterSeconds?: number;
+  /** The largest Segment message, decoded (default 32 KB, Segment's own limit). */
+  segmentMaxMessageBytes?: number;
+  /** The largest Segment batch, decoded (default 500 KB, Segment's own limit). */
+  segmentMaxBatchBytes?: number;
   /** The producer's other settings (linger, puts in flight, backoff). */
   producer?: Omit<BatchingProducerOptions, 'maxPendingRecords' | 'recordTtlMs'>;
   /** The clock: `received_at`, the dashboard's seconds (default `Date.now`). */
@@ -74,7 +79,7 @@ export interface Collector {
 }
 
 /**
- * The HTTP collector: `POST /v1/events` validates events with the pipeline's one schema, puts the
+ * The HTTP collector: `POST /v1/events` (and Segment's and Snowplow's protocols) validates events with the pipeline's one schema, puts the
  * valid ones on the stream through the batching producer, and answers once the stream has accepted
  * them. It also serves the browser tracker, a demo page, a live dashboard, `/healthz` and `/metrics`.
  * Each of those is a Fastify plugin (`routes/`) over one `CollectorContext`; this wires them together.
@@ -115,6 +120,22 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
     maxPending,
     recordClientIp: options.recordClientIp ?? false,
     retryAfter,
+    limits: {
+      segment: {
+        maxMessageBytes: checkInteger(
+          'segment max message bytes',
+          options.segmentMaxMessageBytes ?? SEGMENT_MAX_MESSAGE_BYTES,
+          1,
+          MAX_MAX_BODY_BYTES,
+        ),
+        maxBatchBytes: checkInteger(
+          'segment max batch bytes',
+          options.segmentMaxBatchBytes ?? SEGMENT_MAX_BATCH_BYTES,
+          1,
+          MAX_MAX_BODY_BYTES,
+        ),
+      },
+    },
   });
 
   const app = Fastify({
@@ -220,7 +241,7 @@ function answerFailures(
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({
       error: 'not_found',
-      message: `no route ${request.method} ${request.url.slice(0, 100)}: the collector serves POST /v1/events, GET /tracker.js, /demo, /dashboard, /healthz and /metrics`,
+      message: `no route ${request.method} ${request.url.slice(0, 100)}: the collector serves POST /v1/events, Segment's /v1/track, /v1/batch and the other calls, Snowplow's POST /com.snowplowanalytics.snowplow/tp2 and GET /i, GET /tracker.js, /demo, /dashboard, /healthz and /metrics`,
     }),
   );
 }

@@ -66,6 +66,7 @@ describe('activity collect', () => {
       [['--port', '70000'], 'port must be an integer between 0 and 65535 (given "70000")'],
       [['--cors-origin', 'shop.example'], '--cors-origin must be an origin such as'],
       [['--max-body', '10'], 'max body must be an integer between 1024'],
+      [['--segment-max-batch', '10'], 'segment max batch must be an integer between 1024'],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(['collect', '--stream', path.join(dir, 's'), ...args]);

@@ -11,6 +11,9 @@ import { onShutdown } from '../signals.js';
 /** The collector's own defaults, repeated here so `--help` shows them without loading the server. */
 const DEFAULT_PORT = 8080;
 const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_MAX_PENDING_RECORDS = 50_000;
+const SEGMENT_MAX_MESSAGE_BYTES = 32 * 1024;
+const SEGMENT_MAX_BATCH_BYTES = 500 * 1024;
 const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
 
 interface CollectFlags {
@@ -21,6 +24,9 @@ interface CollectFlags {
   writeKey?: string;
   corsOrigin?: string[];
   maxBody: number;
+  maxPending: number;
+  segmentMaxMessage: number;
+  segmentMaxBatch: number;
   clientIp?: boolean;
   trustProxy?: boolean;
   consumer: string;
@@ -54,7 +60,7 @@ export function collectCommand(): Command {
     .addOption(
       new Option(
         '--write-key <key>',
-        'require this key on POST /v1/events (Bearer token or ?write_key=)',
+        "require this key: Bearer token or ?write_key= on /v1/events and Snowplow's routes, the Basic user name (a library's writeKey) on Segment's",
       ).env('ACTIVITY_WRITE_KEY'),
     )
     .addOption(
@@ -68,6 +74,27 @@ export function collectCommand(): Command {
         .argParser(integer('max body', 1024, MAX_MAX_BODY_BYTES))
         .default(DEFAULT_MAX_BODY_BYTES),
     )
+    .addOption(
+      new Option(
+        '--max-pending <records>',
+        'records waiting for the stream before requests are answered 429 with Retry-After',
+      )
+        .argParser(integer('max pending', 1, 10_000_000))
+        .default(DEFAULT_MAX_PENDING_RECORDS),
+    )
+    .addOption(
+      new Option(
+        '--segment-max-message <bytes>',
+        "largest Segment message, decompressed (Segment's own limit)",
+      )
+        .argParser(integer('segment max message', 1024, MAX_MAX_BODY_BYTES))
+        .default(SEGMENT_MAX_MESSAGE_BYTES),
+    )
+    .addOption(
+      new Option('--segment-max-batch <bytes>', "largest Segment batch, decompressed (Segment's own limit)")
+        .argParser(integer('segment max batch', 1024, MAX_MAX_BODY_BYTES))
+        .default(SEGMENT_MAX_BATCH_BYTES),
+    )
     .addOption(new Option('--client-ip', "record each event's client IP address as context.ip"))
     .addOption(
       new Option('--trust-proxy', 'take the client address from X-Forwarded-For (behind your own proxy)'),
@@ -77,9 +104,15 @@ export function collectCommand(): Command {
       'after',
       '\nPOST /v1/events takes one event, a JSON array, {"batch": [...]} or NDJSON (application/x-ndjson) and\n' +
         'answers once the stream has accepted the valid events: {"accepted": N, "rejected": [{"index", "code",\n' +
-        '"message"}]}. GET /tracker.js is the browser tracker, /demo a page using it, /dashboard the live view,\n' +
-        '/healthz and /metrics (Prometheus) are for operations. Ctrl-C stops accepting, puts what was accepted\n' +
-        'on the stream and exits.',
+        '"message"}]}.\n' +
+        "Segment's HTTP Tracking API: POST /v1/track, /v1/identify, /v1/page, /v1/screen, /v1/group, /v1/alias,\n" +
+        '/v1/batch, /v1/import and the short paths /v1/t|i|p|s|g|a|b (JSON, text/plain or gzip; 32 KB a message,\n' +
+        "500 KB a batch): point a Segment or RudderStack library's host at this collector.\n" +
+        "Snowplow's tracker protocol: POST /com.snowplowanalytics.snowplow/tp2 and GET /i: point a Snowplow\n" +
+        "tracker's collector endpoint here. Each message's id (messageId, eid) becomes event_id.\n" +
+        'GET /tracker.js is the browser tracker, /demo a page using it, /dashboard the live view, /healthz and\n' +
+        '/metrics (Prometheus) are for operations. Ctrl-C stops accepting, puts what was accepted on the stream\n' +
+        'and exits.',
     )
     .action((flags: CollectFlags) => collect(flags));
 }
@@ -97,6 +130,9 @@ async function collect(flags: CollectFlags): Promise<void> {
       ...(flags.writeKey === undefined ? {} : { writeKey: flags.writeKey }),
       corsOrigins: flags.corsOrigin ?? ['*'],
       maxBodyBytes: flags.maxBody,
+      maxPendingRecords: flags.maxPending,
+      segmentMaxMessageBytes: flags.segmentMaxMessage,
+      segmentMaxBatchBytes: flags.segmentMaxBatch,
       recordClientIp: flags.clientIp ?? false,
       trustProxy: flags.trustProxy ?? false,
       consumerLag: async () =>
@@ -138,6 +174,8 @@ async function collect(flags: CollectFlags): Promise<void> {
       [
         `activity collect: listening on ${base}, putting events on ${where}`,
         `  events     POST ${shown}/v1/events${flags.writeKey === undefined ? '' : '  (write key required)'}`,
+        `  segment    POST ${shown}/v1/batch  (host for Segment and RudderStack libraries: /v1/track, /v1/page, …)`,
+        `  snowplow   POST ${shown}/com.snowplowanalytics.snowplow/tp2, GET ${shown}/i`,
         `  tracker    ${shown}/tracker.js`,
         `  demo       ${shown}/demo`,
         `  dashboard  ${shown}/dashboard`,

@@ -1,8 +1,10 @@
-import cors from '@fastify/cors';
+import cors, { type FastifyCorsOptions } from '@fastify/cors';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import type { BodyFormat } from '../ingest.js';
 import { eventsProtocol } from './events.js';
+import { segmentProtocol } from './segment.js';
+import { snowplowProtocol } from './snowplow.js';
 
 /** A request body as the ingest routes get it: its bytes, and how they are framed. */
 export interface ParsedBody {
@@ -14,7 +16,11 @@ export interface ParsedBody {
 export type IngestProtocol = FastifyPluginAsync<CollectorContext>;
 
 /** The protocols the collector speaks; each is a plugin of its own. */
-export const INGEST_PROTOCOLS: readonly IngestProtocol[] = [eventsProtocol];
+export const INGEST_PROTOCOLS: readonly IngestProtocol[] = [
+  eventsProtocol,
+  segmentProtocol,
+  snowplowProtocol,
+];
 
 /**
  * The routes events come in by, one plugin per protocol, sharing the body parsers and CORS. CORS applies
@@ -33,12 +39,29 @@ export const ingestRoutes: FastifyPluginAsync<CollectorContext> = async (app, co
     { parseAs: 'buffer' },
     keep('ndjson'),
   );
-  await app.register(cors, {
-    origin: context.access.corsOrigin,
-    methods: ['POST'],
-    allowedHeaders: ['Content-Type', 'Authorization'],
+  const shared = {
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-Retry-Count', 'SP-Anonymous'],
     exposedHeaders: ['Retry-After'],
     maxAge: 86_400,
-  });
+  };
+  const ours: FastifyCorsOptions = { ...shared, origin: context.access.corsOrigin, methods: ['POST'] };
+  // Snowplow's browser tracker sends with credentials, which a `*` answer would refuse: its routes
+  // echo the allowed origin instead. No ingest route sets or reads cookies.
+  const snowplow: FastifyCorsOptions = {
+    ...shared,
+    origin: context.access.corsOrigin === '*' ? true : context.access.corsOrigin,
+    credentials: true,
+    methods: ['POST', 'GET'],
+  };
+  await app.register(
+    cors,
+    () => (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) => {
+      callback(null, isSnowplowRoute(request.url) ? snowplow : ours);
+    },
+  );
   for (const protocol of INGEST_PROTOCOLS) await app.register(protocol, context);
 };
+
+function isSnowplowRoute(url: string): boolean {
+  return url.startsWith('/com.snowplowanalytics.snowplow/') || url === '/i' || url.startsWith('/i?');
+}
