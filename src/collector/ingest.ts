@@ -45,6 +45,16 @@ export interface DecodedBody {
 }
 
 /** What the collector knows about a request, beyond its body. */
+/** The `sent_at` last parsed for a request, and its epoch milliseconds. */
+interface SentAtMemo {
+  parsed: boolean;
+  value?: unknown;
+  ms?: number | undefined;
+}
+
+/** Per-request memos of `prepareEvent`, kept with the request's facts. */
+const memos = new WeakMap<RequestFacts, SentAtMemo>();
+
 export interface RequestFacts {
   /** When the collector read the request: epoch ms. It becomes each event's `received_at`. */
   receivedAt: number;
@@ -209,7 +219,12 @@ export function prepareEvent(value: unknown, facts: RequestFacts): PreparedEvent
   input.received_at = facts.receivedAt;
   const sentAt = input.sent_at ?? facts.batchSentAt;
   if (sentAt !== undefined) {
-    const sent = parseSentAt(sentAt);
+    let memo = memos.get(facts);
+    if (memo === undefined) {
+      memo = { parsed: false };
+      memos.set(facts, memo);
+    }
+    const sent = parseSentAt(sentAt, memo);
     input.sent_at = asTimeInput(sent, sentAt);
     const timestamp = isTimeInput(input.timestamp) ? parseTime(input.timestamp) : undefined;
     if (sent !== undefined && timestamp !== undefined) {
@@ -243,16 +258,17 @@ function asTimeInput(ms: number | undefined, original: unknown): unknown {
   return ms !== undefined && ms >= EPOCH_MS_THRESHOLD ? ms : original;
 }
 
-let lastSentAt: unknown;
-let lastSentMs: number | undefined;
-
-/** Parses `sent_at`; the events of a batch share one, so the last answer is kept. */
-function parseSentAt(value: unknown): number | undefined {
-  if (value !== lastSentAt) {
-    lastSentAt = value;
-    lastSentMs = isTimeInput(value) ? parseTime(value) : undefined;
+/**
+ * Parses `sent_at`, remembering the last answer in `memo`: the events of one request share one. The
+ * memo lives as long as the request (in its facts), so no module state makes this impure.
+ */
+function parseSentAt(value: unknown, memo: SentAtMemo): number | undefined {
+  if (!memo.parsed || value !== memo.value) {
+    memo.parsed = true;
+    memo.value = value;
+    memo.ms = isTimeInput(value) ? parseTime(value) : undefined;
   }
-  return lastSentMs;
+  return memo.ms;
 }
 
 function asPrepared(result: ReturnType<typeof parseEvent>): PreparedEvent {
