@@ -2,8 +2,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
 import { startCli } from '../support/cli.js';
 import { readLanded } from '../support/landed.js';
 import { CHROMIUM, CHROMIUM_INSTALL, requireProgram } from '../support/requires.js';
@@ -46,18 +47,7 @@ withChromium.describe('the tracker and the dashboard in Chromium', () => {
   beforeAll(async () => {
     await mkdir(artifacts, { recursive: true });
     dir = await mkdtemp(path.join(tmpdir(), 'activity-test-'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

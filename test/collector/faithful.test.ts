@@ -7,6 +7,7 @@ import {
   type IngestResponse,
 } from '../../src/collector/index.js';
 import { openLocalStream } from '../../src/stream/index.js';
+import { readLog, textOf } from '../support/stream-records.js';
 import { useTempDir } from '../support/temp.js';
 
 // The collector refuses, event by event and with a named code, what would not land as it was sent:
@@ -37,16 +38,7 @@ async function start(): Promise<{ base: string; streamPath: string }> {
 }
 
 async function onStream(streamPath: string): Promise<string[]> {
-  const reader = openLocalStream(streamPath, { createIfMissing: false });
-  await reader.connect();
-  const out: string[] = [];
-  for (const { shardId } of await reader.listShards()) {
-    const iterator = await reader.getShardIterator(shardId, { type: 'TRIM_HORIZON' });
-    const { records } = await reader.getRecords(iterator, 10_000);
-    for (const record of records) out.push(Buffer.from(record.data).toString('utf8'));
-  }
-  await reader.close();
-  return out;
+  return (await readLog(streamPath)).map(textOf);
 }
 
 async function post(base: string, body: string, type = 'application/json'): Promise<IngestResponse> {

@@ -12,6 +12,7 @@ import {
 import type { StreamWriter } from '../../src/core/ports.js';
 import { openKinesisStream, openLocalStream } from '../../src/stream/index.js';
 import { useKinesalite } from '../support/kinesalite.js';
+import { readLog, textOf } from '../support/stream-records.js';
 import { useTempDir } from '../support/temp.js';
 import { waitFor } from '../support/wait.js';
 
@@ -60,16 +61,7 @@ async function start(options: Partial<CollectorOptions> = {}): Promise<Started> 
 }
 
 async function readStream(streamPath: string): Promise<Record<string, unknown>[]> {
-  const reader = openLocalStream(streamPath, { createIfMissing: false });
-  await reader.connect();
-  const out: Record<string, unknown>[] = [];
-  for (const { shardId } of await reader.listShards()) {
-    const iterator = await reader.getShardIterator(shardId, { type: 'TRIM_HORIZON' });
-    const { records } = await reader.getRecords(iterator, 10_000);
-    for (const record of records) out.push(JSON.parse(Buffer.from(record.data).toString('utf8')));
-  }
-  await reader.close();
-  return out;
+  return (await readLog(streamPath)).map((r) => JSON.parse(textOf(r)));
 }
 
 /** A collector answer: the per-event result, or the error of a request refused whole. */

@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Collector, type CollectorOptions, createCollector } from '../../src/collector/index.js';
 import { openLocalStream } from '../../src/stream/index.js';
+import { readLog, textOf } from '../support/stream-records.js';
 import { useTempDir } from '../support/temp.js';
 import { startCollect } from './collect-cli.js';
 
@@ -23,16 +24,7 @@ async function start(options: Partial<CollectorOptions> = {}) {
 }
 
 async function readStream(streamPath: string): Promise<Record<string, unknown>[]> {
-  const reader = openLocalStream(streamPath, { createIfMissing: false });
-  await reader.connect();
-  const out: Record<string, unknown>[] = [];
-  for (const { shardId } of await reader.listShards()) {
-    const iterator = await reader.getShardIterator(shardId, { type: 'TRIM_HORIZON' });
-    const { records } = await reader.getRecords(iterator, 10_000);
-    for (const record of records) out.push(JSON.parse(Buffer.from(record.data).toString('utf8')));
-  }
-  await reader.close();
-  return out;
+  return (await readLog(streamPath)).map((r) => JSON.parse(textOf(r)));
 }
 
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { collectReport, renderReport } from '../../src/report/index.js';
 import { DirectoryStore } from '../../src/sink/index.js';
+import { launchChromium } from '../support/browser.js';
 import { CHROMIUM, CHROMIUM_INSTALL, requireProgram } from '../support/requires.js';
 import { useTempDir } from '../support/temp.js';
 import { distinctEvents, jsonField, land, type Row, readLandedRows, simulated } from './helpers.js';
@@ -89,10 +89,7 @@ describe('activity report', () => {
     const file = path.join(sink, 'report.html');
     await writeFile(file, renderReport(await collectReport({ kind: 'directory', path: sink })));
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const requests: string[] = [];
