@@ -1,9 +1,15 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { useTempDir } from '../support/temp.js';
 import { cleanUpSynths, ROOT, synth } from './synth.js';
+
+/** The consumer: the function with FORMAT set (the lifecycle function has a SINK_URL and handler too). */
+const CONSUMER = {
+  Properties: { Environment: { Variables: Match.objectLike({ FORMAT: Match.anyValue() }) } },
+};
 
 const tempDir = useTempDir();
 const SHOP_PLAN = path.join(ROOT, 'examples/shop-tracking-plan.json');
@@ -24,9 +30,7 @@ describe('the CDK app with trackingPlan', () => {
     ][];
     expect(layers).toHaveLength(1);
     const [layerId, layer] = layers[0] as [string, Resource];
-    const consumer = Object.values(
-      template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }),
-    ) as Resource[];
+    const consumer = Object.values(template.findResources('AWS::Lambda::Function', CONSUMER)) as Resource[];
     expect(consumer).toHaveLength(1);
     expect(consumer[0]?.Properties.Layers).toEqual([{ Ref: layerId }]);
     expect(consumer[0]?.Properties.Environment).toMatchObject({
@@ -44,9 +48,7 @@ describe('the CDK app with trackingPlan', () => {
   it('ships nothing and sets no TRACKING_PLAN without one', () => {
     const { template } = synth();
     expect(template.findResources('AWS::Lambda::LayerVersion')).toEqual({});
-    const consumer = Object.values(
-      template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }),
-    ) as Resource[];
+    const consumer = Object.values(template.findResources('AWS::Lambda::Function', CONSUMER)) as Resource[];
     expect(JSON.stringify(consumer[0]?.Properties.Environment)).not.toContain('TRACKING_PLAN');
   });
 
