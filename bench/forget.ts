@@ -10,13 +10,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { encodeLines } from '../src/consumer/landing.js';
-import type { ActivityEvent } from '../src/event/index.js';
 import { type ForgetResult, forget } from '../src/forget/index.js';
-import { objectKey, PARQUET, partitionOf } from '../src/layout/index.js';
+import { objectKey, PARQUET } from '../src/layout/index.js';
 import { Simulator } from '../src/producer/index.js';
 import { encodeEventsParquet } from '../src/sink/formats/parquet.js';
 import { DirectoryStore } from '../src/sink/index.js';
 import { load as loadAverage } from './machine.js';
+import { landedByPartition } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_FORGET_EVENTS ?? 10_000_000);
 const PARQUET_TOO = process.env.BENCH_FORGET_PARQUET === '1';
@@ -37,20 +37,7 @@ async function landSinks(ndjson: DirectoryStore, parquet: DirectoryStore | undef
   let bytes = 0;
   let seq = 1;
   for (let done = 0; done < EVENTS; done += OBJECT_EVENTS) {
-    const groups = new Map<string, ActivityEvent[]>();
-    for (let i = 0; i < Math.min(OBJECT_EVENTS, EVENTS - done); i++) {
-      const e = simulator.next();
-      const ms = Date.parse(e.timestamp);
-      const event: ActivityEvent = {
-        ...e,
-        context: { ...e.context },
-        received_at: new Date(ms + 40).toISOString(),
-      };
-      const partition = partitionOf(ms);
-      const group = groups.get(partition);
-      if (group === undefined) groups.set(partition, [event]);
-      else group.push(event);
-    }
+    const groups = landedByPartition(simulator, Math.min(OBJECT_EVENTS, EVENTS - done));
     for (const [partition, events] of groups) {
       const shard = 'shardId-000000000000';
       const body = await encodeLines(events.map((e) => JSON.stringify(e)));

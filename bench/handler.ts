@@ -11,8 +11,8 @@
  */
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { createHandler } from '../src/consumer/index.js';
-import type { ObjectStore } from '../src/core/ports.js';
 import { Simulator } from '../src/producer/index.js';
+import { discardStore } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_HANDLER_EVENTS ?? 100_000);
 const BATCH = 5_000;
@@ -26,19 +26,6 @@ const SHAPES: Record<string, (i: number) => number> = {
   live: (i) => ARRIVAL_MS - HOUR_MS + (i % 3_000_000),
   backfill: (i) => ARRIVAL_MS - 48 * HOUR_MS + Math.floor((i * 48 * HOUR_MS) / EVENTS),
   interleaved: (i) => ARRIVAL_MS - 24 * HOUR_MS + (i % 24) * HOUR_MS + (i % 1000),
-};
-
-/** A store that takes every object and keeps none of them. */
-const discard: ObjectStore = {
-  url: 'discard://',
-  connect: async () => undefined,
-  put: async () => undefined,
-  get: async () => {
-    throw new Error('discard store keeps nothing');
-  },
-  delete: async () => undefined,
-  list: async function* () {},
-  close: async () => undefined,
 };
 
 function batches(shape: (i: number) => number): KinesisStreamEvent[] {
@@ -81,7 +68,7 @@ interface Run {
 
 async function timeRun(input: readonly KinesisStreamEvent[]): Promise<Run> {
   let landed = 0;
-  const handler = createHandler({ store: discard, onBatch: (stats) => (landed += stats.events) });
+  const handler = createHandler({ store: discardStore, onBatch: (stats) => (landed += stats.events) });
   const cpu = process.cpuUsage();
   const started = performance.now();
   for (const event of input) await handler(event);

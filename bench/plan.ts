@@ -13,10 +13,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { createHandler } from '../src/consumer/index.js';
-import type { ObjectStore } from '../src/core/ports.js';
 import type { ActivityEvent } from '../src/event/index.js';
 import { type PlanFile, TrackingPlan } from '../src/plan/index.js';
 import { Simulator } from '../src/producer/index.js';
+import { discardStore } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_PLAN_EVENTS ?? 100_000);
 const RUNS = 5;
@@ -64,19 +64,6 @@ for (const [name, { policies, input }] of Object.entries(CASES)) {
   results[name] = { cpu: median(runs.map((r) => r.cpu)), wall: median(runs.map((r) => r.wall)), compileMs };
 }
 
-/** A store that takes every object and keeps none of them. */
-const discard: ObjectStore = {
-  url: 'discard://',
-  connect: async () => undefined,
-  put: async () => undefined,
-  get: async () => {
-    throw new Error('discard store keeps nothing');
-  },
-  delete: async () => undefined,
-  list: async function* () {},
-  close: async () => undefined,
-};
-
 const BATCH = 5_000;
 const arrival = Date.now();
 const recordSimulator = new Simulator({ users: 1000, seed: 'plan-bench', now: () => arrival - 60_000 });
@@ -115,7 +102,7 @@ for (const [name, plan] of [
   const run = async () => {
     let landed = 0;
     const handler = createHandler({
-      store: discard,
+      store: discardStore,
       onBatch: (stats) => (landed += stats.events),
       ...(plan === undefined ? {} : { plan }),
     });

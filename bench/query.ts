@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { compact } from '../src/compact/index.js';
 import { encodeLines } from '../src/consumer/landing.js';
-import type { ActivityEvent } from '../src/event/index.js';
-import { EVENT_COLUMNS, listLanded, objectKey, PARQUET, partitionOf } from '../src/layout/index.js';
+import { EVENT_COLUMNS, listLanded, objectKey, PARQUET } from '../src/layout/index.js';
 import { Simulator } from '../src/producer/index.js';
 import { cellValue, LandedData, rawSource } from '../src/query/index.js';
 import { encodeEventsParquet } from '../src/sink/formats/parquet.js';
 import { DirectoryStore } from '../src/sink/index.js';
+import { landedByPartition } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? 10_000_000);
 const OBJECT_EVENTS = 10_000;
@@ -51,20 +51,7 @@ async function landBoth(
   };
   let seq = 1;
   for (let done = 0; done < EVENTS; done += OBJECT_EVENTS) {
-    const groups = new Map<string, ActivityEvent[]>();
-    for (let i = 0; i < Math.min(OBJECT_EVENTS, EVENTS - done); i++) {
-      const e = simulator.next();
-      const ms = Date.parse(e.timestamp);
-      const event: ActivityEvent = {
-        ...e,
-        context: { ...e.context },
-        received_at: new Date(ms + 40).toISOString(),
-      };
-      const partition = partitionOf(ms);
-      const group = groups.get(partition);
-      if (group === undefined) groups.set(partition, [event]);
-      else group.push(event);
-    }
+    const groups = landedByPartition(simulator, Math.min(OBJECT_EVENTS, EVENTS - done));
     for (const [partition, events] of groups) {
       const t0 = performance.now();
       const body = await encodeLines(events.map((e) => JSON.stringify(e)));
