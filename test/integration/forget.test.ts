@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compact } from '../../src/compact/index.js';
 import { createHandler } from '../../src/consumer/index.js';
 import type { SinkLocation } from '../../src/core/locations.js';
@@ -15,21 +15,12 @@ import { openLocalStream } from '../../src/stream/local/index.js';
 import { freshS3Prefix } from '../contract/object-store-contract.js';
 import { simulated } from '../query/helpers.js';
 import { eventOf, kinesisRecord } from '../support/kinesis-events.js';
-import { type RunningS3rver, startS3rver, stubS3Environment } from '../support/s3rver.js';
+import { useStubbedS3rver } from '../support/s3rver.js';
 import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
 const BUCKET = 'activity-forget';
-let s3rver: RunningS3rver;
-
-beforeAll(async () => {
-  s3rver = await startS3rver([BUCKET]);
-  stubS3Environment(s3rver.endpoint);
-});
-afterAll(async () => {
-  await s3rver.close();
-  vi.unstubAllEnvs();
-});
+useStubbedS3rver([BUCKET]);
 
 const TARGET = 'user_7';
 const OTHER = 'user_8';

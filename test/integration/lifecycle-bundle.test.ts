@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../src/consumer/index.js';
 import { isCompactedKey, listLanded } from '../../src/layout/index.js';
 import { LandedData } from '../../src/query/index.js';
@@ -6,22 +6,13 @@ import { S3Store } from '../../src/sink/index.js';
 import { freshS3Prefix } from '../contract/object-store-contract.js';
 import { simulated } from '../query/helpers.js';
 import { eventOf, kinesisRecord } from '../support/kinesis-events.js';
-import { type RunningS3rver, s3rverCliEnv, startS3rver, stubS3Environment } from '../support/s3rver.js';
+import { s3rverCliEnv, useStubbedS3rver } from '../support/s3rver.js';
 import { useTempDir } from '../support/temp.js';
 import { invokeLifecycle } from './lifecycle-invoke.js';
 
 const tempDir = useTempDir();
 const BUCKET = 'activity-lifecycle';
-let s3rver: RunningS3rver;
-
-beforeAll(async () => {
-  s3rver = await startS3rver([BUCKET]);
-  stubS3Environment(s3rver.endpoint);
-});
-afterAll(async () => {
-  await s3rver.close();
-  vi.unstubAllEnvs();
-});
+const s3rver = useStubbedS3rver([BUCKET]);
 
 describe('the lifecycle bundle (compaction and erasure) on S3 (s3rver)', () => {
   it('erases a user and compacts the closed hours, writing one EMF line', async () => {
@@ -49,7 +40,7 @@ describe('the lifecycle bundle (compaction and erasure) on S3 (s3rver)', () => {
       await tempDir(),
       { forget: ['user_2'], before: '2026-11-25T00:00:00Z' },
       {
-        ...s3rverCliEnv(s3rver.endpoint),
+        ...s3rverCliEnv(s3rver().endpoint),
         SINK_URL: `s3://${BUCKET}/${prefix}`,
         AWS_LAMBDA_FUNCTION_NAME: 'lifecycle',
       },

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { compact } from '../../src/compact/index.js';
 import type { ObjectStore } from '../../src/core/ports.js';
 import { isCompactedKey, listLanded } from '../../src/layout/index.js';
@@ -6,20 +6,11 @@ import { cellValue, LandedData } from '../../src/query/index.js';
 import { S3Store } from '../../src/sink/index.js';
 import { freshS3Prefix } from '../contract/object-store-contract.js';
 import { runCli } from '../support/cli.js';
-import { type RunningS3rver, startS3rver, stubS3Environment } from '../support/s3rver.js';
+import { useStubbedS3rver } from '../support/s3rver.js';
 import { countBy, land, simulated } from './helpers.js';
 
 const BUCKET = 'activity-query';
-let s3rver: RunningS3rver;
-
-beforeAll(async () => {
-  s3rver = await startS3rver([BUCKET]);
-  stubS3Environment(s3rver.endpoint);
-});
-afterAll(async () => {
-  await s3rver.close();
-  vi.unstubAllEnvs();
-});
+useStubbedS3rver([BUCKET]);
 
 const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {

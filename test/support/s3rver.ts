@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { vi } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 
 /** The credentials s3rver accepts: it checks the access key id against its one dummy account. */
 export const S3RVER_ACCESS_KEY_ID = 'S3RVER';
@@ -168,4 +168,24 @@ export async function readS3EventIds(endpoint: string, bucket: string, prefix: s
   } while (token);
   client.destroy();
   return ids;
+}
+
+/**
+ * s3rver with `buckets` for the tests of one file, with the AWS SDK's environment pointed at it:
+ * started before the first test, stopped (and the environment restored) after the last.
+ */
+export function useStubbedS3rver(buckets: readonly string[]): () => RunningS3rver {
+  let running: RunningS3rver | undefined;
+  beforeAll(async () => {
+    running = await startS3rver(buckets);
+    stubS3Environment(running.endpoint);
+  });
+  afterAll(async () => {
+    await running?.close();
+    vi.unstubAllEnvs();
+  });
+  return () => {
+    if (running === undefined) throw new Error('s3rver is not running: use it inside a test');
+    return running;
+  };
 }
