@@ -262,6 +262,8 @@ function matcher(key: Buffer, hashes: ReadonlySet<string>): ForgottenUsers {
   return {
     size: hashes.size,
     has(userId) {
+      // Nobody forgotten (the usual case): no hashing on the consumer's path at all.
+      if (hashes.size === 0) return false;
       let on = seen.get(userId);
       if (on === undefined) {
         on = hashes.has(hmac(key, userId));
