@@ -314,8 +314,8 @@ class Eraser {
       const object = byPath.get(String(file)) as LandedObject;
       const removed = Number(count);
       const output = path.join(scratch, `forget-${path.basename(object.key)}`);
-      // Each object keeps its codec: zstd as compaction writes, snappy as the consumer does.
-      const codec = isCompactedKey(object.key) ? 'zstd' : 'snappy';
+      // Each object keeps its codec: zstd as compaction writes, gzip as the consumer does.
+      const codec = isCompactedKey(object.key) ? 'zstd' : 'gzip';
       const copied = await this.duckRun(connection, `rewrite ${object.key}`, (c) =>
         c.runAndReadAll(
           `COPY (SELECT * FROM read_parquet(${sqlString(String(file))})

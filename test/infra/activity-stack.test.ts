@@ -641,7 +641,7 @@ describe('query', () => {
     // Every column of the writer's schema, in order, typed as Athena reads its physical and logical type.
     const athenaType = (column: (typeof EVENT_PARQUET_SCHEMA)[number]) => {
       if (column.type === 'INT64' && column.logical_type?.type === 'TIMESTAMP') {
-        expect(column.logical_type).toEqual({ type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' });
+        expect(column.logical_type).toEqual({ type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' });
         return 'timestamp';
       }
       return column.type === 'BYTE_ARRAY' ? 'string' : `no mapping for ${column.type}`;

@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { activityJson, eventOf, kinesisRecord } from '../support/kinesis-events.js';
 import { invokeBundleAlone, LAMBDA_RUNTIMES } from '../support/lambda-bundle.js';
+import { readParquetRows } from '../support/parquet.js';
 import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
@@ -39,9 +39,7 @@ for (const { label, node } of LAMBDA_RUNTIMES) {
       const bytes = await readFile(
         path.join(sink, 'events/dt=2026-11-25/hour=19/shardId-000000000000-1.parquet'),
       );
-      const rows = await parquetReadObjects({
-        file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
-      });
+      const rows = await readParquetRows(bytes);
       expect(rows.map((r) => [r.event_id, r.properties])).toEqual([
         ['a', { amount: 9.99 }],
         ['b', null],

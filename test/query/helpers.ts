@@ -1,12 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { parquetReadObjects } from 'hyparquet';
 import { createHandler } from '../../src/consumer/index.js';
 import type { ObjectStore } from '../../src/core/ports.js';
 import { Simulator } from '../../src/producer/index.js';
 import type { LandingFormat } from '../../src/sink/formats/index.js';
 import { eventOf, kinesisRecord } from '../support/kinesis-events.js';
+import { readParquetRows } from '../support/parquet.js';
 
 /** Simulated events as the producer sends them, one JSON text each, `stepMs` apart from `startMs`. */
 export function simulated(
@@ -81,8 +81,7 @@ export async function readLandedRows(root: string, dataset: 'events' | 'errors')
     const partition = { dt: match?.[1], hour: Number(match?.[2]) };
     const bytes = await readFile(path.join(root, dataset, file));
     if (file.endsWith('.parquet')) {
-      const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-      for (const row of await parquetReadObjects({ file: buffer })) rows.push({ ...row, ...partition });
+      for (const row of await readParquetRows(bytes)) rows.push({ ...row, ...partition });
     } else {
       for (const line of gunzipSync(bytes).toString('utf8').split('\n')) {
         if (line !== '') rows.push({ ...JSON.parse(line), ...partition });

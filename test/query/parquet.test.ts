@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { parquetMetadata } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../src/consumer/index.js';
 import type { ActivityEvent } from '../../src/event/index.js';
@@ -8,6 +8,7 @@ import { parseLandingFormat } from '../../src/sink/formats/index.js';
 import { encodeEventsParquet } from '../../src/sink/formats/parquet.js';
 import { DirectoryStore } from '../../src/sink/index.js';
 import { activityJson, eventOf, kinesisRecord } from '../support/kinesis-events.js';
+import { readParquetRows } from '../support/parquet.js';
 import { useTempDir } from '../support/temp.js';
 import { visibleFiles } from './helpers.js';
 
@@ -55,12 +56,17 @@ describe('events as Parquet', () => {
     ]);
     expect(columns.timestamp).toMatchObject({
       type: 'INT64',
-      logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' },
+      logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
     });
     expect(columns.properties).toMatchObject({ type: 'BYTE_ARRAY', logical_type: { type: 'JSON' } });
     expect(columns.event_id).toMatchObject({ converted_type: 'UTF8', repetition_type: 'OPTIONAL' });
+    // Pages gzip-compressed, times delta-encoded milliseconds.
+    const chunks = (metadata.row_groups[0]?.columns ?? []).map((c) => c.meta_data);
+    expect(new Set(chunks.map((c) => c?.codec))).toEqual(new Set(['GZIP']));
+    const times = chunks.find((c) => c?.path_in_schema.join('.') === 'timestamp');
+    expect(times?.encodings).toEqual(['DELTA_BINARY_PACKED']);
 
-    const rows = await parquetReadObjects({ file: toArrayBuffer(bytes) });
+    const rows = await readParquetRows(bytes);
     const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : value);
     expect(
       rows.map((r) => ({
@@ -94,11 +100,9 @@ describe('events as Parquet', () => {
       'events/dt=2026-11-25/hour=19/shardId-000000000000-101.parquet',
       'events/dt=2026-11-25/hour=20/shardId-000000000000-103.parquet',
     ]);
-    const rows = await parquetReadObjects({
-      file: toArrayBuffer(
-        await readFile(path.join(sink, 'events/dt=2026-11-25/hour=20/shardId-000000000000-103.parquet')),
-      ),
-    });
+    const rows = await readParquetRows(
+      await readFile(path.join(sink, 'events/dt=2026-11-25/hour=20/shardId-000000000000-103.parquet')),
+    );
     expect(rows.map((r) => r.event_id)).toEqual(['b']);
   });
 

@@ -18,6 +18,12 @@ export const DEFAULT_LANDING_FORMAT: LandingFormat = 'ndjson';
  */
 export const PARQUET_ROW_GROUP_SIZE = 122_880;
 
+/**
+ * The gzip level of the consumer's Parquet pages. Level 1 left objects within a few per cent of level
+ * 6's size at a fraction of the CPU time (BENCHMARKS.md, "Parquet").
+ */
+export const PARQUET_GZIP_LEVEL = 1;
+
 /** Parses `--format` or `FORMAT`: `ndjson` or `parquet`, in any case. */
 export function parseLandingFormat(text: string, what = 'format'): LandingFormat {
   const value = text.trim().toLowerCase();

@@ -1,7 +1,8 @@
-import { parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
+import { gzipSync } from 'node:zlib';
+import { type ColumnSource, parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
 import type { ActivityEvent } from '../../event/types.js';
 import { type ColumnTable, EVENT_COLUMNS, type LogicalType } from '../../layout/index.js';
-import { PARQUET_ROW_GROUP_SIZE } from './index.js';
+import { PARQUET_GZIP_LEVEL, PARQUET_ROW_GROUP_SIZE } from './index.js';
 
 /**
  * How each logical type is stored. Every column is OPTIONAL, as DuckDB writes them, so the objects the
@@ -13,17 +14,27 @@ const ELEMENT: Record<LogicalType, Omit<SchemaElement, 'name' | 'repetition_type
   bigint: { type: 'INT64', converted_type: 'INT_64' },
   double: { type: 'DOUBLE' },
   boolean: { type: 'BOOLEAN' },
-  // Instants are INT64 microseconds adjusted to UTC: what DuckDB, Arrow and Spark write for a time-zone
-  // aware timestamp, which Athena (Trino), Spark and DuckDB all read as a timestamp. The legacy
-  // converted type is set too, for older readers.
+  // Instants are INT64 milliseconds adjusted to UTC: landed times have milliseconds, no finer, and a
+  // millisecond column delta-encodes in fewer bits than the same times in microseconds. DuckDB reads it
+  // as TIMESTAMPTZ, Athena (Trino) and Spark as a timestamp. The legacy converted type is set too, for
+  // older readers.
   timestamp: {
     type: 'INT64',
-    converted_type: 'TIMESTAMP_MICROS',
-    logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' },
+    converted_type: 'TIMESTAMP_MILLIS',
+    logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
   },
   date: { type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' } },
   // JSON text with the JSON logical type: DuckDB reads it as JSON, Athena and Spark as a string.
   json: { type: 'BYTE_ARRAY', converted_type: 'JSON', logical_type: { type: 'JSON' } },
+};
+
+/**
+ * The encoding of each logical type's pages, where the writer's own choice (dictionary when it at
+ * least halves a column, else plain) is not the best. Times arrive nearly in order, so their deltas
+ * are small: DELTA_BINARY_PACKED packs a column of them into a few bits a row.
+ */
+const ENCODING: Partial<Record<LogicalType, ColumnSource['encoding']>> = {
+  timestamp: 'DELTA_BINARY_PACKED',
 };
 
 /** The Parquet columns of a column table, in its order. */
@@ -43,10 +54,10 @@ export const EVENT_PARQUET_SCHEMA: readonly SchemaElement[] = [
   ...parquetColumns(EVENT_COLUMNS),
 ];
 
-/** Microseconds since the epoch of a landed ISO 8601 time. */
-function micros(iso: unknown): bigint | null {
+/** Milliseconds since the epoch of a landed ISO 8601 time. */
+function millis(iso: unknown): bigint | null {
   if (iso === undefined) return null;
-  return BigInt(Date.parse(iso as string)) * 1000n;
+  return BigInt(Date.parse(iso as string));
 }
 
 /** Days since the epoch of a `YYYY-MM-DD` date. */
@@ -62,7 +73,7 @@ const VALUE: Record<LogicalType, (value: unknown) => unknown> = {
   bigint: (v) => (v === undefined ? null : BigInt(v as number)),
   double: (v) => v ?? null,
   boolean: (v) => v ?? null,
-  timestamp: micros,
+  timestamp: millis,
   date: days,
   json: (v) => asWritten(v as object | undefined),
 };
@@ -76,17 +87,25 @@ function asWritten(value: object | undefined): object | null {
   return value === undefined ? null : Object.assign(Object.create(null), value);
 }
 
+/** Parquet's GZIP codec with zlib, which both Node.js and the Lambda runtime carry: nothing to bundle. */
+const COMPRESSORS = { GZIP: (page: Uint8Array) => gzipSync(page, { level: PARQUET_GZIP_LEVEL }) };
+
 /**
- * Encodes landed events as one Parquet object (snappy-compressed, statistics on), with pure
- * JavaScript (`hyparquet-writer`): nothing native, so it bundles into the Lambda file.
+ * Encodes landed events as one Parquet object (gzip-compressed, statistics on), with pure
+ * JavaScript (`hyparquet-writer`) and zlib: nothing native to ship, so it bundles into the Lambda file.
+ * The same events give the same bytes, so a retried batch overwrites its object with itself.
  */
 export function encodeEventsParquet(events: readonly ActivityEvent[]): Uint8Array {
   const buffer = parquetWriteBuffer({
     schema: [...EVENT_PARQUET_SCHEMA],
-    columnData: EVENT_COLUMNS.map(({ name, type }) => {
+    columnData: EVENT_COLUMNS.map(({ name, type }): ColumnSource => {
       const value = VALUE[type];
-      return { name, data: events.map((e) => value(e[name])) };
+      const encoding = ENCODING[type];
+      const data = events.map((e) => value(e[name]));
+      return encoding === undefined ? { name, data } : { name, data, encoding };
     }),
+    codec: 'GZIP',
+    compressors: COMPRESSORS,
     rowGroupSize: PARQUET_ROW_GROUP_SIZE,
     createdBy: 'activity-pipeline',
   });
