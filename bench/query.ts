@@ -5,9 +5,10 @@
  * consumer's default batch) spread over 24 hours of partitions. Each query runs three times in a fresh
  * engine: the first run is cold (listing, views, the OS page cache as it is), the others warm. A direct
  * scan of the files without the deduplicating view is timed as well, to show what deduplication costs.
+ * `dedup_vs_raw` is the warm query over the view divided by that direct scan.
  * Last, the NDJSON sink is compacted (`activity compact`: one Parquet object per hour) and timed again:
  * hours that are one compacted object are read without the deduplicating window.
- * Prints a table; with --json, ends with one JSON line.
+ * Prints a table; with --json, one JSON line per sink (ndjson, parquet, compacted) instead.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -110,6 +111,17 @@ async function scanWithoutDedup(sink: string): Promise<string> {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
+/** The warm query's median, the direct scan's, and `dedup_vs_raw`: what deduplication costs, as a ratio. */
+function warmAgainstScan(view: number[], scan: number[]) {
+  const warm = median(view.slice(1));
+  const raw = median(scan.slice(1));
+  return {
+    query_warm_s: Number(warm.toFixed(2)),
+    scan_no_dedup_s: Number(raw.toFixed(2)),
+    dedup_vs_raw: Number((warm / raw).toFixed(2)),
+  };
+}
+
 const dir = await mkdtemp(path.join(tmpdir(), 'activity-bench-query-'));
 try {
   const sinks = { ndjson: path.join(dir, 'ndjson'), parquet: path.join(dir, 'parquet') };
@@ -136,8 +148,7 @@ try {
       mib: Number((info.bytes / 1024 / 1024).toFixed(1)),
       encode_s: Number(info.encodeSeconds.toFixed(1)),
       query_cold_s: Number((viaView.seconds[0] ?? 0).toFixed(2)),
-      query_warm_s: Number(median(viaView.seconds.slice(1)).toFixed(2)),
-      scan_no_dedup_s: Number(median(direct.seconds.slice(1)).toFixed(2)),
+      ...warmAgainstScan(viaView.seconds, direct.seconds),
     });
     log(`${format}: ${JSON.stringify(results.at(-1))}`);
   }
@@ -160,12 +171,11 @@ try {
     mib: Number((compacted.hours.reduce((n, h) => n + h.bytes, 0) / 1024 / 1024).toFixed(1)),
     encode_s: Number(compactSeconds.toFixed(1)),
     query_cold_s: Number((afterCompaction.seconds[0] ?? 0).toFixed(2)),
-    query_warm_s: Number(median(afterCompaction.seconds.slice(1)).toFixed(2)),
-    scan_no_dedup_s: Number(median(direct.seconds.slice(1)).toFixed(2)),
+    ...warmAgainstScan(afterCompaction.seconds, direct.seconds),
   });
   log(`compacted: ${JSON.stringify(results.at(-1))}`);
 
-  if (json) process.stdout.write(`${JSON.stringify({ sql: SQL, results })}\n`);
+  if (json) for (const r of results) process.stdout.write(`${JSON.stringify({ sql: SQL, ...r })}\n`);
   else {
     const header = [
       'sink',
@@ -176,6 +186,7 @@ try {
       'query cold s',
       'query warm s',
       'scan, no dedup s',
+      'dedup ÷ scan',
     ];
     const rows = results.map((r) =>
       [
@@ -187,6 +198,7 @@ try {
         r.query_cold_s,
         r.query_warm_s,
         r.scan_no_dedup_s,
+        r.dedup_vs_raw,
       ].map(String),
     );
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

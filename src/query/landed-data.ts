@@ -3,7 +3,6 @@ import { PipelineError } from '../core/errors.js';
 import type { SinkLocation } from '../core/locations.js';
 import type { ObjectStore } from '../core/ports.js';
 import {
-  byPartition,
   type ColumnTable,
   DATASETS,
   type Dataset,
@@ -16,6 +15,7 @@ import { describeDuckDbError, QueryError } from './errors.js';
 import { LocalFiles } from './local-files.js';
 import type { ResultTable } from './output.js';
 import { analyseQuery, type QueryNeeds, selectObjects, type ViewsOver } from './pruning.js';
+import { eventIdRanges, objectsWithoutCopies } from './skipping.js';
 import { toCell } from './values.js';
 import { errorsSelect, eventsSelect, sqlIdentifier, typedViewSelect } from './views.js';
 
@@ -203,12 +203,11 @@ export class LandedData {
   }
 
   private async createViews(selected: Record<Dataset, LandedObject[]>, signal?: AbortSignal): Promise<void> {
-    // Hours that are one compacted object need no deduplication; every other hour does.
-    const alone = new Set<LandedObject>();
-    for (const objects of byPartition(selected.events).values()) {
-      const only = objects[0];
-      if (objects.length === 1 && only !== undefined && isCompactedKey(only.key)) alone.add(only);
-    }
+    // Objects that cannot hold a copy of another row skip the deduplicating window (see skipping.ts).
+    // Only the consumer's Parquet declares its id range; a compacted object is one row per id already.
+    const parquet = selected.events.filter((o) => o.format === 'parquet' && !isCompactedKey(o.key));
+    const ranges = await eventIdRanges(this.connection, parquet, await this.files.paths(parquet, signal));
+    const alone = objectsWithoutCopies(selected.events, ranges);
     const rest = await this.files.files(
       selected.events.filter((o) => !alone.has(o)),
       signal,

@@ -80,7 +80,7 @@ export interface SourceFiles {
   ndjson: readonly string[];
   parquet: readonly string[];
   /**
-   * Compacted objects that are the only object of their hour: one row per `event_id` already, so
+   * Parquet objects that cannot hold a copy of any other row of their hour (`objectsWithoutCopies`):
    * read as they are, without the deduplicating window.
    */
   unique?: readonly string[];
@@ -101,14 +101,17 @@ export function rawSource(columns: ColumnTable, files: SourceFiles): string {
  * `timestamp`, hence its partition, so deduplicating per partition removes them all; and because `dt`
  * and `hour` are in the PARTITION BY, DuckDB pushes filters on them below the window and reads only
  * the files of the hours asked for. Copies received at the same millisecond are the same record
- * landed twice, so which one is kept does not matter. Hours that are a single compacted object skip
- * the window: compaction already left one row per `event_id`, and no other object shares the hour.
+ * landed twice, so which one is kept does not matter. Objects in `unique` skip the window: none of
+ * their rows has a copy anywhere in its hour.
  */
 export function eventsSelect(files: SourceFiles): string {
+  const unique = files.unique ?? [];
   const deduplicated = `SELECT * FROM (${rawSource(EVENT_COLUMNS, files)})
 QUALIFY row_number() OVER (PARTITION BY dt, hour, event_id ORDER BY received_at) = 1`;
-  if (files.unique === undefined || files.unique.length === 0) return deduplicated;
-  return `${deduplicated}\nUNION ALL\n${parquetSource(EVENT_COLUMNS, files.unique)}`;
+  if (unique.length === 0) return deduplicated;
+  const read = parquetSource(EVENT_COLUMNS, unique);
+  if (files.ndjson.length === 0 && files.parquet.length === 0) return read;
+  return `${deduplicated}\nUNION ALL\n${read}`;
 }
 
 /**

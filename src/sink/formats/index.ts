@@ -24,6 +24,32 @@ export const PARQUET_ROW_GROUP_SIZE = 122_880;
  */
 export const PARQUET_GZIP_LEVEL = 1;
 
+/**
+ * The Parquet key-value metadata the consumer writes when no two events of an object share an
+ * `event_id`: JSON `{"min": …, "max": …}`, the least and greatest id in JavaScript's string order. An
+ * object without it may hold an id twice. Readers use it to leave out of the deduplication objects
+ * whose ids cannot meet another object's (`src/query/skipping.ts`).
+ */
+export const DISTINCT_EVENT_IDS_KEY = 'activity.distinct_event_ids';
+
+/** The least and greatest `event_id` of an object whose ids are distinct. */
+export interface EventIdRange {
+  readonly min: string;
+  readonly max: string;
+}
+
+/** The range of a `DISTINCT_EVENT_IDS_KEY` value, or undefined when it is not one. */
+export function parseEventIdRange(text: string): EventIdRange | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { min, max } = value as { min?: unknown; max?: unknown };
+    return typeof min === 'string' && typeof max === 'string' && min <= max ? { min, max } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parses `--format` or `FORMAT`: `ndjson` or `parquet`, in any case. */
 export function parseLandingFormat(text: string, what = 'format'): LandingFormat {
   const value = text.trim().toLowerCase();

@@ -1,0 +1,80 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { byPartition, isCompactedKey, type LandedObject } from '../layout/index.js';
+import { DISTINCT_EVENT_IDS_KEY, type EventIdRange, parseEventIdRange } from '../sink/formats/index.js';
+import { sqlString } from './views.js';
+
+/**
+ * Which objects of `events/` the `events` view may read without its deduplicating window: those that
+ * cannot hold a copy of any row of the view twice.
+ *
+ * Copies of an event always share its hour (they carry its `timestamp`), and can sit anywhere in it:
+ * a replay or a bisected retry lands overlapping stream ranges under other names, a client that sends
+ * an event twice puts two records with one `event_id` in one batch or in two, on any shard, and a
+ * compaction's object stands beside its inputs until they are deleted. So an object skips the window
+ * only when, in its hour:
+ *
+ * - it holds no `event_id` twice: the consumer's Parquet says so with its id range
+ *   (`DISTINCT_EVENT_IDS_KEY`), a compacted object is one row per id by construction;
+ * - and no other object can hold one of its ids: every other object of the hour has a known id range
+ *   that does not meet its own. An object of unknown range (NDJSON, a Parquet object without the
+ *   metadata) may hold any id, so an hour that has one dedups all of its objects, except a compacted
+ *   object alone in its hour.
+ *
+ * Ranges are compared in JavaScript's string order, the order the writer computed them in.
+ */
+export function objectsWithoutCopies(
+  objects: readonly LandedObject[],
+  ranges: ReadonlyMap<LandedObject, EventIdRange>,
+): Set<LandedObject> {
+  const alone = new Set<LandedObject>();
+  for (const hour of byPartition(objects).values()) {
+    const only = hour[0];
+    if (hour.length === 1 && only !== undefined && (isCompactedKey(only.key) || ranges.has(only))) {
+      alone.add(only);
+      continue;
+    }
+    const known: [LandedObject, EventIdRange][] = [];
+    for (const object of hour) {
+      const range = ranges.get(object);
+      if (range === undefined) break;
+      known.push([object, range]);
+    }
+    if (known.length < hour.length) continue;
+    known.sort(([, a], [, b]) => (a.min < b.min ? -1 : a.min > b.min ? 1 : 0));
+    // Sorted by their least id, an object meets no other when its least id is above every greatest id
+    // before it and its greatest id below the next one's least.
+    let highest: string | undefined;
+    known.forEach(([object, range], i) => {
+      const next = known[i + 1]?.[1];
+      const clearBefore = highest === undefined || range.min > highest;
+      const clearAfter = next === undefined || range.max < next.min;
+      if (clearBefore && clearAfter) alone.add(object);
+      if (highest === undefined || range.max > highest) highest = range.max;
+    });
+  }
+  return alone;
+}
+
+/**
+ * The id range each Parquet object declares, read from the files' footers (`paths[i]` is the local
+ * file of `objects[i]`). Objects without one are left out.
+ */
+export async function eventIdRanges(
+  connection: DuckDBConnection,
+  objects: readonly LandedObject[],
+  paths: readonly string[],
+): Promise<Map<LandedObject, EventIdRange>> {
+  const ranges = new Map<LandedObject, EventIdRange>();
+  if (objects.length === 0) return ranges;
+  const byPath = new Map(paths.map((p, i) => [p, objects[i] as LandedObject]));
+  const reader = await connection.runAndReadAll(
+    `SELECT file_name, decode(value) FROM parquet_kv_metadata([${paths.map(sqlString).join(', ')}])
+     WHERE decode(key) = ${sqlString(DISTINCT_EVENT_IDS_KEY)}`,
+  );
+  for (const [file, value] of reader.getRows()) {
+    const object = byPath.get(String(file));
+    const range = typeof value === 'string' ? parseEventIdRange(value) : undefined;
+    if (object !== undefined && range !== undefined) ranges.set(object, range);
+  }
+  return ranges;
+}
