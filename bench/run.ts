@@ -6,7 +6,7 @@
  * beside each figure, and the throughput targets are ratios against baselines taken in the same run.
  *
  * Sizes can be lowered for a quick look: BENCH_EVENTS, BENCH_LATENCY_EVENTS, BENCH_PER_RECORD_EVENTS,
- * BENCH_AWS_EVENTS.
+ * BENCH_AWS_EVENTS, BENCH_PARQUET_EVENTS.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,6 +25,7 @@ import { DirectoryStore } from '../src/sink/index.js';
 import { createKinesisClient, openKinesisStream } from '../src/stream/index.js';
 import { measureLatency } from './latency.js';
 import { describeMachine, load } from './machine.js';
+import { parquetAgainstDuckDb } from './parquet-size.js';
 import { checkTargets, type Figures } from './targets.js';
 
 const gzip = promisify(gzipCallback);
@@ -44,6 +45,7 @@ const LATENCY_EVENTS = size('BENCH_LATENCY_EVENTS', 300_000);
 const PER_RECORD_EVENTS = size('BENCH_PER_RECORD_EVENTS', 5_000);
 const PER_RECORD_UNSYNCED_EVENTS = 20_000;
 const AWS_EVENTS = size('BENCH_AWS_EVENTS', 100_000);
+const PARQUET_EVENTS = size('BENCH_PARQUET_EVENTS', 200_000);
 /** A phase that takes longer than this has hung: stop it rather than the whole bench. */
 const PHASE_TIMEOUT_MS = 5 * 60_000;
 const SEED = 'bench';
@@ -249,7 +251,9 @@ const work = await mkdtemp(path.join(tmpdir(), 'activity-bench-'));
 let failed = false;
 try {
   const dir = (name: string) => path.join(work, name);
-  await Promise.all(['run', 'limit', 'per-record', 'unsynced', 'steady', 'aws'].map((d) => mkdir(dir(d))));
+  await Promise.all(
+    ['run', 'limit', 'per-record', 'unsynced', 'steady', 'aws', 'parquet'].map((d) => mkdir(dir(d))),
+  );
   const machine = describeMachine();
   const started = performance.now();
 
@@ -262,6 +266,9 @@ try {
   );
   const aws = await phase(`AWS path on kinesalite + s3rver, ${count(AWS_EVENTS)} events`, () =>
     awsPath(dir('aws')),
+  );
+  const parquetSize = await phase(`Parquet against DuckDB's, ${count(PARQUET_EVENTS)} events`, () =>
+    parquetAgainstDuckDb(dir('parquet'), { events: PARQUET_EVENTS, users: USERS, seed: SEED }),
   );
 
   const nan = Number.NaN;
@@ -279,7 +286,9 @@ try {
     const t = targets.find((c) => c.name === name);
     return t === undefined ? '' : t.pass ? 'pass' : 'MISS';
   };
-  const failures = [e2e, floor, record, unsynced, steady, aws].filter((p) => p.error !== undefined);
+  const failures = [e2e, floor, record, unsynced, steady, aws, parquetSize].filter(
+    (p) => p.error !== undefined,
+  );
   failed = failures.length > 0;
 
   const rows: [string, string, string, string][] = [
@@ -330,6 +339,12 @@ try {
       '',
       '',
     ],
+    [
+      "Parquet bytes against DuckDB's zstd Parquet",
+      `${parquetSize.value?.ratio ?? 'n/a'} ×`,
+      '≤ 1.2 ×',
+      parquetSize.value === undefined ? '' : parquetSize.value.ratio <= 1.2 ? 'pass' : 'MISS',
+    ],
   ];
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
   const pad = (text: string, i: number) => text.padEnd(widths[i] ?? 0);
@@ -347,6 +362,8 @@ try {
       aws_path_events_per_s: aws.value?.events_per_s ?? null,
       aws_path_events: AWS_EVENTS,
       aws_path_note: 'emulator-bound (kinesalite and s3rver in the bench process)',
+      parquet_bytes_vs_duckdb: parquetSize.value?.ratio ?? null,
+      parquet_size: parquetSize.value ?? null,
       events: EVENTS,
       objects_per_million_full_speed: Math.round(((e2e.value?.objects ?? nan) * 1_000_000) / EVENTS),
       per_record_unsynced_events_per_s: Math.round(unsynced.value ?? nan),
@@ -357,7 +374,7 @@ try {
       ),
       all_targets_met: targets.every((t) => t.pass),
       phases: Object.fromEntries(
-        Object.entries({ e2e, floor, record, unsynced, steady, aws }).map(([name, p]) => [
+        Object.entries({ e2e, floor, record, unsynced, steady, aws, parquetSize }).map(([name, p]) => [
           name,
           { seconds: p.seconds, load_before: p.load_before, load_after: p.load_after, error: p.error },
         ]),
