@@ -58,7 +58,11 @@ describe('events as Parquet', () => {
       type: 'INT64',
       logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
     });
-    expect(columns.properties).toMatchObject({ type: 'BYTE_ARRAY', logical_type: { type: 'JSON' } });
+    expect(columns.properties).toMatchObject({
+      type: 'BYTE_ARRAY',
+      converted_type: 'JSON',
+      logical_type: { type: 'JSON' },
+    });
     expect(columns.event_id).toMatchObject({ converted_type: 'UTF8', repetition_type: 'OPTIONAL' });
     // Pages gzip-compressed, times delta-encoded milliseconds.
     const chunks = (metadata.row_groups[0]?.columns ?? []).map((c) => c.meta_data);

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { type ColumnSource, parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
+import { ByteWriter, type ColumnSource, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import type { ActivityEvent } from '../../event/types.js';
 import { type ColumnTable, EVENT_COLUMNS, type LogicalType } from '../../layout/index.js';
 import {
@@ -42,6 +42,12 @@ const ENCODING: Partial<Record<LogicalType, ColumnSource['encoding']>> = {
   timestamp: 'DELTA_BINARY_PACKED',
 };
 
+/**
+ * Logical types whose columns carry no min/max statistics: no reader prunes by a JSON column's bounds,
+ * and the writer would keep them whole in the footer, at a cost in time (BENCHMARKS.md, "Parquet").
+ */
+const NO_STATISTICS: ReadonlySet<LogicalType> = new Set(['json']);
+
 /** The Parquet columns of a column table, in its order. */
 export function parquetColumns(columns: ColumnTable): SchemaElement[] {
   return columns.map(({ name, type }) => {
@@ -80,17 +86,8 @@ const VALUE: Record<LogicalType, (value: unknown) => unknown> = {
   boolean: (v) => v ?? null,
   timestamp: millis,
   date: days,
-  json: (v) => asWritten(v as object | undefined),
+  json: (v) => (v === undefined ? null : JSON.stringify(v)),
 };
-
-/**
- * A JSON column's value, so that hyparquet writes it as it is. It copies each object key by key
- * before `JSON.stringify`, and a copy by assignment turns a `"__proto__"` key into the copy's
- * prototype: the key was lost. It passes an object without a prototype through untouched.
- */
-function asWritten(value: object | undefined): object | null {
-  return value === undefined ? null : Object.assign(Object.create(null), value);
-}
 
 /** Parquet's GZIP codec with zlib, which both Node.js and the Lambda runtime carry: nothing to bundle. */
 const COMPRESSORS = { GZIP: (page: Uint8Array) => gzipSync(page, { level: PARQUET_GZIP_LEVEL }) };
@@ -120,21 +117,38 @@ export function distinctEventIds(events: readonly ActivityEvent[]): EventIdRange
  */
 export function encodeEventsParquet(events: readonly ActivityEvent[]): Uint8Array {
   const range = distinctEventIds(events);
-  const buffer = parquetWriteBuffer({
-    schema: [...EVENT_PARQUET_SCHEMA],
-    columnData: EVENT_COLUMNS.map(({ name, type }): ColumnSource => {
-      const value = VALUE[type];
-      const encoding = ENCODING[type];
-      const data = events.map((e) => value(e[name]));
-      return encoding === undefined ? { name, data } : { name, data, encoding };
-    }),
+  const schema = EVENT_PARQUET_SCHEMA.map((element) => ({ ...element }));
+  // JSON columns are serialised here, once, and handed to the writer as text: with the JSON converted
+  // type it would copy each object, serialise and encode it again (a quarter of its time; BENCHMARKS.md,
+  // "Parquet"). The footer, written last, still says JSON.
+  const json = schema.filter((element) => element.converted_type === 'JSON');
+  for (const element of json) element.converted_type = 'UTF8';
+  const writer = new ByteWriter();
+  const parquet = new ParquetWriter({
+    writer,
+    schema,
     codec: 'GZIP',
     compressors: COMPRESSORS,
-    rowGroupSize: PARQUET_ROW_GROUP_SIZE,
     createdBy: 'activity-pipeline',
     ...(range === undefined
       ? {}
       : { kvMetadata: [{ key: DISTINCT_EVENT_IDS_KEY, value: JSON.stringify(range) }] }),
   });
-  return new Uint8Array(buffer);
+  parquet.write({
+    columnData: EVENT_COLUMNS.map(({ name, type }): ColumnSource => {
+      const value = VALUE[type];
+      const encoding = ENCODING[type];
+      const data = events.map((e) => value(e[name]));
+      return {
+        name,
+        data,
+        ...(encoding === undefined ? {} : { encoding }),
+        ...(NO_STATISTICS.has(type) ? { statistics: false } : {}),
+      };
+    }),
+    rowGroupSize: PARQUET_ROW_GROUP_SIZE,
+  });
+  for (const element of json) element.converted_type = 'JSON';
+  parquet.finish();
+  return new Uint8Array(writer.getBuffer());
 }
