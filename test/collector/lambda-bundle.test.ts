@@ -6,11 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpRequest, httpApiEvent } from '../support/api-gateway.js';
 import { runCli } from '../support/cli.js';
 import {
+  collectorLambdaEnv,
   type InvokeResult,
   type RunningCollectorLambda,
   startCollectorLambda,
 } from '../support/collector-lambda.js';
-import { TEST_REGION, useKinesalite } from '../support/kinesalite.js';
+import { useKinesalite } from '../support/kinesalite.js';
 import { NODE_22, versionOf } from '../support/lambda-bundle.js';
 import { readLanded } from '../support/landed.js';
 import { type SecretsManagerStandIn, startSecretsManager } from '../support/secrets-manager.js';
@@ -36,18 +37,13 @@ afterAll(async () => {
 
 /** The function's environment as the CDK app sets it, with the AWS endpoints pointed at the local engines. */
 function lambdaEnv(kinesisEndpoint: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    STREAM_NAME: 'lambda',
-    WRITE_KEY_SECRET_ARN: SECRET_ARN,
-    AWS_REGION: TEST_REGION,
-    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'dummy-secret-for-tests',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL_KINESIS: kinesisEndpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-    AWS_LAMBDA_FUNCTION_NAME: 'activity-collector',
-    ...extra,
-  };
+  return collectorLambdaEnv({
+    streamName: 'lambda',
+    secretArn: SECRET_ARN,
+    kinesisEndpoint,
+    secretsEndpoint: secrets.endpoint,
+    extra: { AWS_LAMBDA_FUNCTION_NAME: 'activity-collector', ...extra },
+  });
 }
 
 const json = (value: unknown) => JSON.stringify(value);

@@ -108,3 +108,27 @@ export async function startCollectorLambda(
     },
   };
 }
+
+/**
+ * The function's environment as the CDK app sets it (stream, secret ARN), with the AWS SDK kept off the
+ * network: a region, dummy credentials, and the endpoints of the local engines.
+ */
+export function collectorLambdaEnv(settings: {
+  streamName: string;
+  secretArn: string;
+  kinesisEndpoint: string;
+  secretsEndpoint: string;
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  return {
+    STREAM_NAME: settings.streamName,
+    WRITE_KEY_SECRET_ARN: settings.secretArn,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'dummy-secret-for-tests',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_KINESIS: settings.kinesisEndpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: settings.secretsEndpoint,
+    ...settings.extra,
+  };
+}
