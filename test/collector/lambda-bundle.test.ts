@@ -15,6 +15,7 @@ import { useKinesalite } from '../support/kinesalite.js';
 import { NODE_22, versionOf } from '../support/lambda-bundle.js';
 import { readLanded } from '../support/landed.js';
 import { type SecretsManagerStandIn, startSecretsManager } from '../support/secrets-manager.js';
+import { startStallingProxy } from '../support/stalling-proxy.js';
 import { useTempDir } from '../support/temp.js';
 import { startThrottlingKinesis, type ThrottlingKinesis } from '../support/throttling-kinesis.js';
 import { type RunningCollector, startCollect } from './collect-cli.js';
@@ -421,5 +422,32 @@ describe('the collector function when Kinesis throttles', () => {
       .filter(Boolean)
       .map((line) => JSON.parse(line));
     expect(emf.filter((line) => line.Throttled === 1)).toHaveLength(2);
+  });
+
+  it('answers 429 in time when Kinesis stops answering, well inside the function’s timeout', async () => {
+    await kinesis.client().send(new CreateStreamCommand({ StreamName: 'stalled', ShardCount: 1 }));
+    const stalling = await startStallingProxy(kinesis.endpoint);
+    const stalled = await startCollectorLambda(
+      await tempDir(),
+      lambdaEnv(stalling.endpoint, { STREAM_NAME: 'stalled', PUT_TIMEOUT_MS: '400' }),
+    );
+    try {
+      stalling.hold();
+      const answer = await stalled.invoke(
+        httpApiEvent({
+          method: 'POST',
+          url: '/v1/events',
+          headers: { 'content-type': 'application/json', authorization: bearer },
+          body: json({ event_id: 'stalled-1', user_id: 'user_1', event: 'click', timestamp: Date.now() }),
+        }),
+      );
+      expect(answer.statusCode, answer.body).toBe(429);
+      expect(answer.headers?.['retry-after']).toBe('1');
+      expect(JSON.parse(answer.body ?? '{}').rejected).toMatchObject([{ index: 0, code: 'put_timeout' }]);
+    } finally {
+      stalling.release();
+      await stalled.close();
+      await stalling.close();
+    }
   });
 });

@@ -35,8 +35,16 @@ export async function createCollectorLambda(
   writeKey: string,
   warn: (message: string) => void = (message) => process.stderr.write(`activity collector: ${message}\n`),
 ): Promise<CollectorLambda> {
+  // The producer owns the retries (one owner per retry layer): one attempt per put, never longer than a
+  // record may wait, so a request is answered well inside the function's timeout even if Kinesis hangs.
   const client = createKinesisClient({
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: settings.putTimeoutMs }),
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 1_000,
+      requestTimeout: settings.putTimeoutMs,
+      // Without it, a request past its timeout is only warned about, and waits on.
+      throwOnRequestTimeout: true,
+    }),
   });
   const collector = await createCollector({
     stream: openKinesisStream(settings.streamName, { client }),

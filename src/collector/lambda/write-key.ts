@@ -9,7 +9,11 @@ import { ConfigError, describeError } from '../../core/errors.js';
 export async function readWriteKey(
   secretArn: string,
   client: SecretsManagerClient = new SecretsManagerClient({
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 }),
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 2_000,
+      requestTimeout: 5_000,
+      throwOnRequestTimeout: true,
+    }),
   }),
 ): Promise<string> {
   let secret: string | undefined;
