@@ -163,10 +163,10 @@ const REQUESTS: { name: string; request: HttpRequest }[] = [
     },
   },
   {
-    name: 'Snowplow: GET /i, a comma in the URL',
+    name: 'Snowplow: GET /i, a comma in the URL and a repeated key',
     request: {
       method: 'GET',
-      url: `/i?e=pv&eid=sp-3&ttm=${T0 + 10_000}&uid=user_7&url=${encodeURIComponent('https://shop.example/a,b?c=1')}&page=A%2C%20B&aid=shop&p=web&tv=js-4.0.0&write_key=${WRITE_KEY}`,
+      url: `/i?e=pv&eid=sp-3&ttm=${T0 + 10_000}&uid=user_7&url=${encodeURIComponent('https://shop.example/a,b?c=1')}&page=A%2C%20B&aid=shop&p=web&tv=js-4.0.0&write_key=${WRITE_KEY}&tna=sp&tna=sp2`,
       headers: { 'user-agent': USER_AGENT },
     },
   },

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { CreateStreamCommand } from '@aws-sdk/client-kinesis';
+import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import {
   buildPageView,
@@ -71,7 +72,7 @@ async function landAndQuery(stream: string, sql: string) {
 }
 
 describe('the real SDKs, unchanged, pointed at the collector function behind API Gateway', () => {
-  it('@segment/analytics-node and @snowplow/node-tracker land their events', async () => {
+  it('@segment/analytics-node, @snowplow/node-tracker and @rudderstack/rudder-sdk-node land their events', async () => {
     const base = await deploy('sdks');
 
     // Segment's library: the six calls in one batch, with the write key as its Basic user name.
@@ -114,14 +115,24 @@ describe('the real SDKs, unchanged, pointed at the collector function behind API
       await tracker.flush();
     }
 
+    // RudderStack's library: its data plane URL, gzipped batches.
+    const rudder = new RudderAnalytics(WRITE_KEY, {
+      dataPlaneUrl: base,
+      flushAt: 100,
+      flushInterval: 60_000,
+    });
+    rudder.track({ userId: 'rudder_1', event: 'Product Viewed', properties: { sku: 'mug' } });
+    await rudder.flush();
+
     const { landed, rows } = await landAndQuery(
       'sdks',
       'SELECT user_id, event, properties FROM events ORDER BY user_id, event',
     );
     expect(landed.errors).toEqual([]);
-    expect(landed.events).toHaveLength(12);
+    expect(landed.events).toHaveLength(13);
     expect(rows.map((r) => `${r.user_id} ${r.event}`)).toEqual([
       'anon_1 page_view',
+      'rudder_1 Product Viewed',
       'sp_get add_to_cart',
       'sp_get page_view',
       'sp_get wish',
