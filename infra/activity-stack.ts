@@ -21,6 +21,7 @@ import {
 import type { Construct } from 'constructs';
 import { ConfigError } from '../src/core/errors.js';
 import { type ActivityStackConfig, type ActivityStackInput, resolveStackConfig } from './config.js';
+import { CollectorApi } from './constructs/collector-api.js';
 import { LandingBucket } from './constructs/landing-bucket.js';
 import { LifecycleSchedule } from './constructs/lifecycle-schedule.js';
 import { PipelineAlarms } from './constructs/pipeline-alarms.js';
@@ -31,6 +32,8 @@ import { StreamConsumer } from './constructs/stream-consumer.js';
 
 /** Where `npm run build` writes the consumer bundle. */
 export const DEFAULT_LAMBDA_DIR = fileURLToPath(new URL('../dist/lambda/', import.meta.url));
+/** Where `npm run build` writes the collector bundle (the HTTP collector behind API Gateway). */
+export const DEFAULT_COLLECTOR_DIR = fileURLToPath(new URL('../dist/collector-lambda/', import.meta.url));
 /** Where `npm run build` writes the lifecycle bundle (compaction and erasure, with DuckDB). */
 export const DEFAULT_LIFECYCLE_DIR = fileURLToPath(new URL('../dist/lifecycle/', import.meta.url));
 
@@ -41,6 +44,8 @@ export interface ActivityStackProps extends StackProps {
   lambdaDir?: string;
   /** The folder holding the lifecycle bundle; `dist/lifecycle/` unless given. */
   lifecycleDir?: string;
+  /** The folder holding the collector bundle; `dist/collector-lambda/` unless given. */
+  collectorDir?: string;
 }
 
 /**
@@ -63,6 +68,8 @@ export class ActivityStack extends Stack {
   readonly dashboard: cloudwatch.Dashboard;
   /** Compacts closed hours every hour, and applies erasure requests. */
   readonly lifecycle: lambda.Function;
+  /** The HTTP collector browsers and SDKs send to, unless `collector=false`. */
+  readonly collector: CollectorApi | undefined;
 
   constructor(scope: Construct, id: string, props: ActivityStackProps = {}) {
     const config = resolveStackConfig(props.config);
@@ -70,6 +77,12 @@ export class ActivityStack extends Stack {
     const bundle = path.join(lambdaDir, 'index.mjs');
     if (!existsSync(bundle)) {
       throw new ConfigError(`the consumer bundle ${bundle} is missing: run npm run build first`);
+    }
+    const collectorDir = props.collectorDir ?? DEFAULT_COLLECTOR_DIR;
+    if (config.collector && !existsSync(path.join(collectorDir, 'index.mjs'))) {
+      throw new ConfigError(
+        `the collector bundle ${path.join(collectorDir, 'index.mjs')} is missing: run npm run build first (or set collector=false)`,
+      );
     }
     super(scope, id, {
       description: 'activity-pipeline: Kinesis stream, Lambda consumer, S3 landing zone, Glue and Athena',
@@ -98,11 +111,15 @@ export class ActivityStack extends Stack {
     });
     this.consumer = consumer.function;
     this.failureQueue = consumer.failureQueue;
+    this.collector = config.collector
+      ? new CollectorApi(this, 'FrontDoor', { config, stream: this.stream, key, collectorDir })
+      : undefined;
     const alarms = new PipelineAlarms(this, 'Monitoring', {
       config,
       key,
       consumer: this.consumer,
       failureQueue: this.failureQueue,
+      collector: this.collector,
     });
     this.alarmTopic = alarms.topic;
     const lifecycle = new LifecycleSchedule(this, 'Lifecycle', {
@@ -116,6 +133,7 @@ export class ActivityStack extends Stack {
       consumer: this.consumer,
       failureQueue: this.failureQueue,
       lifecycle: this.lifecycle,
+      collector: this.collector,
     });
     this.dashboard = dashboard.dashboard;
     const catalog = new QueryCatalog(this, 'QueryCatalog', { config, landing });
@@ -174,5 +192,51 @@ export class ActivityStack extends Stack {
       `AWS_REGION=${Aws.REGION} npx activity produce --stream kinesis://${this.stream.streamName} --rate 100`,
       'run this to start sending simulated events (Ctrl-C stops)',
     );
+    if (this.collector !== undefined) this.addCollectorOutputs(this.collector);
+  }
+
+  /** Where browsers and SDKs send, as each of them is configured: paste these. */
+  private addCollectorOutputs(collector: CollectorApi) {
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    const { url } = collector;
+    output(
+      'CollectorUrl',
+      url,
+      'the HTTP collector: POST /v1/events, Segment’s /v1/batch, Snowplow’s tp2 and GET /i',
+    );
+    output(
+      'TrackerScript',
+      `<script src="${url}/tracker.js" data-write-key="WRITE_KEY" async></script>`,
+      'the line to put in a web page, with WRITE_KEY replaced by the key (see CollectorWriteKeyCommand)',
+    );
+    output(
+      'SegmentHost',
+      url,
+      'Segment libraries: host (analytics-node) or apiHost (analytics-next) with the write key',
+    );
+    output('RudderStackDataPlaneUrl', url, 'RudderStack SDKs: the data plane URL, with the write key');
+    output(
+      'SnowplowCollectorEndpoint',
+      url,
+      'Snowplow trackers: the collector endpoint, with Authorization: Bearer WRITE_KEY as a custom header',
+    );
+    output(
+      'CollectorWriteKeySecretArn',
+      collector.writeKey.secretArn,
+      'Secrets Manager secret holding the write key',
+    );
+    output(
+      'CollectorWriteKeyCommand',
+      `aws secretsmanager get-secret-value --secret-id ${collector.writeKey.secretArn} --query SecretString --output text`,
+      'prints the write key',
+    );
+    if (collector.domainName !== undefined) {
+      output(
+        'CollectorDomainTarget',
+        collector.domainName.regionalDomainName,
+        'point the custom domain here (a CNAME, or an alias record)',
+      );
+    }
   }
 }

@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Node } from 'constructs';
+import { LAMBDA_MAX_BODY_BYTES } from '../src/collector/lambda/settings.js';
+import { SEGMENT_MAX_BATCH_BYTES, SEGMENT_MAX_MESSAGE_BYTES } from '../src/collector/protocols/segment.js';
 import { ConfigError } from '../src/core/errors.js';
 import {
   checkInteger,
+  DEFAULT_MAX_BODY_BYTES,
   KINESIS_NAME,
   MAX_BATCH_SIZE,
   MAX_BATCH_WINDOW_MS,
@@ -20,6 +23,9 @@ export type StreamMode = 'on-demand' | 'provisioned';
 export type TransitionStorageClass = 'STANDARD_IA' | 'INTELLIGENT_TIERING' | 'GLACIER_IR';
 /** The Lambda runtimes the consumer bundle (built for Node.js 22) runs on. */
 export type ConsumerRuntime = 'nodejs22.x' | 'nodejs24.x';
+
+/** Whether the collector records the client's address as `context.ip`. */
+export type CollectorClientIp = 'off' | 'on';
 
 /** Every setting of the stack, resolved: defaults applied and values checked. */
 export interface ActivityStackConfig {
@@ -51,6 +57,18 @@ export interface ActivityStackConfig {
   databaseName: string | undefined;
   projectionStartDate: string;
   queryResultsDays: number;
+  collector: boolean;
+  collectorWriteKeySecretArn: string | undefined;
+  collectorCorsOrigins: string[];
+  collectorMaxBodyBytes: number;
+  collectorSegmentMaxMessageBytes: number;
+  collectorSegmentMaxBatchBytes: number;
+  collectorRateLimit: number;
+  collectorBurstLimit: number;
+  collectorDomainName: string | undefined;
+  collectorCertificateArn: string | undefined;
+  collectorClientIp: CollectorClientIp;
+  collectorMemoryMb: number;
 }
 
 /** The settings as given, from CDK context (strings) or props (typed); absent keys take defaults. */
@@ -136,6 +154,51 @@ export const CONFIG_FIELDS: { [K in keyof ActivityStackConfig]: FieldDoc } = {
     default: '2024-01-01',
   },
   queryResultsDays: { description: 'days Athena query results are kept', default: 30 },
+  collector: {
+    description:
+      '`true` deploys the HTTP collector (a Lambda function behind an API Gateway HTTP API) that web pages and SDKs send to',
+    default: true,
+  },
+  collectorWriteKeySecretArn: {
+    description:
+      "ARN of a Secrets Manager secret whose value is the collector's write key (a secret with a generated key is created when unset)",
+    default: undefined,
+  },
+  collectorCorsOrigins: {
+    description: 'comma-separated browser origins that may send to the collector, or `*` for any',
+    default: '*',
+  },
+  collectorMaxBodyBytes: {
+    description: `largest request body, 1024-${LAMBDA_MAX_BODY_BYTES} bytes (Lambda's payload limit, base64)`,
+    default: DEFAULT_MAX_BODY_BYTES,
+  },
+  collectorSegmentMaxMessageBytes: {
+    description: "largest Segment message, decompressed, bytes (Segment's own limit)",
+    default: SEGMENT_MAX_MESSAGE_BYTES,
+  },
+  collectorSegmentMaxBatchBytes: {
+    description: "largest Segment batch, decompressed, bytes (Segment's own limit)",
+    default: SEGMENT_MAX_BATCH_BYTES,
+  },
+  collectorRateLimit: {
+    description: "API Gateway's steady request rate for the collector, requests/s (over it: 429)",
+    default: 1000,
+  },
+  collectorBurstLimit: { description: "API Gateway's burst of requests for the collector", default: 2000 },
+  collectorDomainName: {
+    description:
+      'a custom domain for the collector, such as `collect.shop.example` (with `collectorCertificateArn`)',
+    default: undefined,
+  },
+  collectorCertificateArn: {
+    description: "ARN of the ACM certificate of `collectorDomainName`, in the stack's region",
+    default: undefined,
+  },
+  collectorClientIp: {
+    description: "`on` records each event's client IP address as `context.ip`; `off` does not",
+    default: 'off',
+  },
+  collectorMemoryMb: { description: 'collector function memory, 128-10240 MB', default: 512 },
 };
 
 const KEYS = Object.keys(CONFIG_FIELDS) as (keyof ActivityStackConfig)[];
@@ -152,6 +215,10 @@ const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const DATABASE_NAME = /^[a-z0-9_]{1,255}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const ORIGIN = /^https?:\/\/[^/?#\s,]+$/;
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 
 /** A given value as messages show it: text quoted, numbers (also from `-c key=12`) bare. */
 function show(value: unknown): string {
@@ -215,6 +282,40 @@ function trackingPlan(raw: unknown): string {
   }
   TrackingPlan.fromPlan(value, raw);
   return path.resolve(raw);
+}
+
+function corsOrigins(raw: unknown): string[] {
+  const key = 'collectorCorsOrigins';
+  const parts = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : [raw];
+  const origins = parts.map((part) => (typeof part === 'string' ? part.trim().replace(/\/$/, '') : part));
+  for (const origin of origins) {
+    if (origin !== '*' && (typeof origin !== 'string' || !ORIGIN.test(origin))) {
+      throw new ConfigError(
+        `${key} must be comma-separated origins such as https://shop.example, or * (given ${show(raw)})`,
+      );
+    }
+  }
+  return origins as string[];
+}
+
+/** The custom domain and its certificate: both or neither. */
+function collectorDomain(input: ActivityStackInput): { domainName?: string; certificateArn?: string } {
+  const { collectorDomainName: name, collectorCertificateArn: arn } = input;
+  if ((name === undefined) !== (arn === undefined)) {
+    throw new ConfigError(
+      `collectorDomainName and collectorCertificateArn go together (given ${name === undefined ? `only collectorCertificateArn ${show(arn)}` : `only collectorDomainName ${show(name)}`})`,
+    );
+  }
+  if (name === undefined) return {};
+  return {
+    domainName: text(
+      'collectorDomainName',
+      name,
+      DOMAIN_NAME,
+      'a lowercase domain name such as collect.shop.example',
+    ),
+    certificateArn: text('collectorCertificateArn', arn, CERTIFICATE_ARN, 'an ACM certificate ARN'),
+  };
 }
 
 function sinkPrefix(raw: unknown): string {
@@ -349,6 +450,39 @@ export function resolveStackConfig(input: ActivityStackInput = {}, now = Date.no
       : undefined,
     projectionStartDate: projectionStartDate(raw('projectionStartDate'), now),
     queryResultsDays: integer('queryResultsDays', raw('queryResultsDays'), 1, 36_500),
+    ...collectorSettings(input, raw),
+  };
+}
+
+function collectorSettings(
+  input: ActivityStackInput,
+  raw: (key: keyof ActivityStackConfig) => unknown,
+): Pick<ActivityStackConfig, Extract<keyof ActivityStackConfig, `collector${string}`>> {
+  const domain = collectorDomain(input);
+  const rateLimit = integer('collectorRateLimit', raw('collectorRateLimit'), 1, 1_000_000);
+  const burstLimit = integer('collectorBurstLimit', raw('collectorBurstLimit'), 1, 1_000_000);
+  const bodyLimit = (key: keyof ActivityStackConfig) => integer(key, raw(key), 1024, LAMBDA_MAX_BODY_BYTES);
+  return {
+    collector: boolean('collector', raw('collector')),
+    collectorWriteKeySecretArn:
+      input.collectorWriteKeySecretArn === undefined
+        ? undefined
+        : text(
+            'collectorWriteKeySecretArn',
+            input.collectorWriteKeySecretArn,
+            SECRET_ARN,
+            'a Secrets Manager secret ARN',
+          ),
+    collectorCorsOrigins: corsOrigins(raw('collectorCorsOrigins')),
+    collectorMaxBodyBytes: bodyLimit('collectorMaxBodyBytes'),
+    collectorSegmentMaxMessageBytes: bodyLimit('collectorSegmentMaxMessageBytes'),
+    collectorSegmentMaxBatchBytes: bodyLimit('collectorSegmentMaxBatchBytes'),
+    collectorRateLimit: rateLimit,
+    collectorBurstLimit: burstLimit,
+    collectorDomainName: domain.domainName,
+    collectorCertificateArn: domain.certificateArn,
+    collectorClientIp: oneOf('collectorClientIp', raw('collectorClientIp'), ['off', 'on'] as const),
+    collectorMemoryMb: integer('collectorMemoryMb', raw('collectorMemoryMb'), 128, 10_240),
   };
 }
 

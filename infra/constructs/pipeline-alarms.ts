@@ -11,7 +11,9 @@ import {
   aws_sns_subscriptions as subscriptions,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { DEFAULT_METRICS_NAMESPACE, METRICS_DIMENSION } from '../../src/consumer/metrics.js';
 import type { ActivityStackConfig } from '../config.js';
+import type { CollectorApi } from './collector-api.js';
 import { StackPart } from './stack-part.js';
 
 export interface PipelineAlarmsProps {
@@ -20,6 +22,8 @@ export interface PipelineAlarmsProps {
   key: kms.Key;
   consumer: lambda.Function;
   failureQueue: sqs.Queue;
+  /** The HTTP collector, when deployed: alarms on its server errors and throttling. */
+  collector?: CollectorApi | undefined;
 }
 
 /**
@@ -30,7 +34,11 @@ export interface PipelineAlarmsProps {
 export class PipelineAlarms extends StackPart {
   readonly topic: sns.Topic;
 
-  constructor(scope: Construct, id: string, { config, key, consumer, failureQueue }: PipelineAlarmsProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    { config, key, consumer, failureQueue, collector }: PipelineAlarmsProps,
+  ) {
     super(scope, id);
     this.topic = new sns.Topic(this, 'Alarms', {
       displayName: `${Stack.of(this).stackName} alarms`,
@@ -69,6 +77,44 @@ export class PipelineAlarms extends StackPart {
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
+    });
+    if (collector !== undefined) this.collectorAlarms(collector, fiveMinutes);
+  }
+
+  /**
+   * The collector answering 5xx (the function failed or timed out), and requests it could not take: 429s
+   * because Kinesis throttled (from the function's EMF line), and Lambda refusing invocations for
+   * want of concurrency (API Gateway answers those 5xx too).
+   */
+  private collectorAlarms(collector: CollectorApi, period: Duration): void {
+    const atLeastOnce = {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    };
+    this.alarm('CollectorServerErrorsAlarm', {
+      alarmDescription:
+        'The collector answered 5xx: senders retry, but see the collector function’s log group and its errors.',
+      metric: collector.api.metricServerError({ statistic: 'Sum', period }),
+      ...atLeastOnce,
+    });
+    this.alarm('CollectorThrottledAlarm', {
+      alarmDescription:
+        'The collector answered 429 because Kinesis throttled its puts: senders back off and retry; add shards (or use on-demand) if it persists.',
+      metric: new cloudwatch.Metric({
+        namespace: DEFAULT_METRICS_NAMESPACE,
+        metricName: 'Throttled',
+        dimensionsMap: { [METRICS_DIMENSION]: collector.function.functionName },
+        statistic: 'Sum',
+        period,
+      }),
+      ...atLeastOnce,
+    });
+    this.alarm('CollectorLambdaThrottlesAlarm', {
+      alarmDescription:
+        'Lambda refused collector invocations (the account’s concurrency is used up): raise the concurrency quota.',
+      metric: collector.function.metricThrottles({ statistic: 'Sum', period }),
+      ...atLeastOnce,
     });
   }
 

@@ -13,6 +13,7 @@ import {
   METRICS_DIMENSION,
 } from '../../src/consumer/metrics.js';
 import { REDRIVE_REASONS } from '../../src/redrive/reasons.js';
+import type { CollectorApi } from './collector-api.js';
 import { StackPart } from './stack-part.js';
 
 export interface PipelineDashboardProps {
@@ -21,6 +22,8 @@ export interface PipelineDashboardProps {
   failureQueue: sqs.Queue;
   /** The scheduled lifecycle function (compaction, erasure). */
   lifecycle: lambda.Function;
+  /** The HTTP collector, when deployed. */
+  collector?: CollectorApi | undefined;
 }
 
 const MINUTE = Duration.minutes(1);
@@ -37,7 +40,7 @@ export class PipelineDashboard extends StackPart {
   constructor(
     scope: Construct,
     id: string,
-    { stream, consumer, failureQueue, lifecycle }: PipelineDashboardProps,
+    { stream, consumer, failureQueue, lifecycle, collector }: PipelineDashboardProps,
   ) {
     super(scope, id);
     // The handler's own figures: one EMF line per invocation, dimension FunctionName.
@@ -66,6 +69,7 @@ export class PipelineDashboard extends StackPart {
       dashboardName: `${Stack.of(this).stackName}-pipeline`,
       defaultInterval: Duration.hours(3),
     });
+    if (collector !== undefined) this.addCollector(collector, emf, graph);
     this.dashboard.addWidgets(
       graph(
         'Stream: incoming records and iterator age',
@@ -120,6 +124,61 @@ export class PipelineDashboard extends StackPart {
         'Compaction: hours per run',
         [emf(lifecycle, 'HoursCompacted', 'Maximum', Duration.hours(1))],
         [lifecycle.metricDuration({ statistic: 'Maximum', period: Duration.hours(1) })],
+      ),
+    );
+  }
+
+  /**
+   * The front door first: requests and their answers, the collector's events accepted and refusals by
+   * reason (its EMF lines, one per reason, dimension `Reason`), and latency end to end and in the function.
+   */
+  private addCollector(
+    collector: CollectorApi,
+    emf: (fn: lambda.Function, metricName: string, statistic: string, period: Duration) => cloudwatch.Metric,
+    graph: (
+      title: string,
+      left: cloudwatch.IMetric[],
+      right?: cloudwatch.IMetric[],
+    ) => cloudwatch.GraphWidget,
+  ): void {
+    const { api, function: fn } = collector;
+    const byReason = (metricName: string, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${DEFAULT_METRICS_NAMESPACE},${METRICS_DIMENSION},Reason} MetricName="${metricName}" ${METRICS_DIMENSION}="${fn.functionName}"', 'Sum', 60)`,
+        label,
+        period: MINUTE,
+      });
+    this.dashboard.addWidgets(
+      graph(
+        'Collector: requests and answers',
+        [
+          api.metricCount({ statistic: 'Sum', period: MINUTE }),
+          api.metricClientError({ statistic: 'Sum', period: MINUTE }),
+          api.metricServerError({ statistic: 'Sum', period: MINUTE }),
+        ],
+        [emf(fn, 'EventsAccepted', 'Sum', MINUTE), emf(fn, 'Throttled', 'Sum', MINUTE)],
+      ),
+      graph('Collector: rejections by reason', [
+        byReason('EventsRejected', 'events rejected'),
+        byReason('RequestsRefused', 'requests refused'),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Collector: latency',
+        [
+          api.metricLatency({ statistic: 'p99', period: MINUTE }),
+          api.metricIntegrationLatency({ statistic: 'p99', period: MINUTE }),
+        ],
+        [fn.metricDuration({ statistic: 'p99', period: MINUTE })],
+      ),
+      graph(
+        'Collector function: invocations, errors and throttles',
+        [
+          fn.metricInvocations({ statistic: 'Sum', period: MINUTE }),
+          fn.metricErrors({ statistic: 'Sum', period: MINUTE }),
+        ],
+        [fn.metricThrottles({ statistic: 'Sum', period: MINUTE })],
       ),
     );
   }

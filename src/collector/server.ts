@@ -70,6 +70,8 @@ export interface CollectorOptions {
 export interface Collector {
   readonly app: FastifyInstance;
   readonly producer: BatchingProducer;
+  /** The counters `/metrics` shows (the Lambda function turns them into CloudWatch metrics). */
+  readonly metrics: CollectorMetrics;
   /** Starts listening; resolves with the base URL, such as `http://127.0.0.1:8080`. */
   listen(options?: { host?: string; port?: number }): Promise<string>;
   /** What the dashboard shows, now. */
@@ -163,6 +165,7 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
   return {
     app,
     producer,
+    metrics,
     snapshot: context.snapshot,
     async listen(listenOptions = {}) {
       await app.listen({ host: listenOptions.host ?? '127.0.0.1', port: listenOptions.port ?? 0 });

@@ -166,3 +166,31 @@ describe('snakeCase', () => {
     expect(snakeCase('ABTest')).toBe('abtest');
   });
 });
+
+describe("the collector's settings", () => {
+  it('take origins as a comma-separated list, and refuse what is not an origin, naming it', () => {
+    expect(
+      resolveStackConfig({ collectorCorsOrigins: 'https://a.example, http://localhost:3000/' })
+        .collectorCorsOrigins,
+    ).toEqual(['https://a.example', 'http://localhost:3000']);
+    expect(resolveStackConfig().collectorCorsOrigins).toEqual(['*']);
+    expect(() => resolveStackConfig({ collectorCorsOrigins: 'shop.example' })).toThrow(
+      'collectorCorsOrigins must be comma-separated origins such as https://shop.example, or * (given "shop.example")',
+    );
+  });
+
+  it('keep bodies within what Lambda takes, and check the secret and certificate ARNs', () => {
+    expect(() => resolveStackConfig({ collectorMaxBodyBytes: '8388608' })).toThrow(
+      'collectorMaxBodyBytes must be an integer between 1024 and 4194304 (given 8388608)',
+    );
+    expect(() => resolveStackConfig({ collectorWriteKeySecretArn: 'my-key' })).toThrow(
+      'collectorWriteKeySecretArn must be a Secrets Manager secret ARN (given "my-key")',
+    );
+    expect(() =>
+      resolveStackConfig({ collectorDomainName: 'collect.shop.example', collectorCertificateArn: 'cert' }),
+    ).toThrow('collectorCertificateArn must be an ACM certificate ARN (given "cert")');
+    expect(() => resolveStackConfig({ collectorClientIp: 'anonymous' })).toThrow(
+      'collectorClientIp must be one of off, on (given "anonymous")',
+    );
+  });
+});

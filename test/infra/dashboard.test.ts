@@ -121,3 +121,33 @@ describe('the dashboard', () => {
     ]);
   });
 });
+
+describe('the dashboard of the collector', () => {
+  it('shows its requests and answers, its rejections by reason (the EMF lines, by Reason) and its latency', () => {
+    const collectorFn = Object.entries(main.template.findResources('AWS::Lambda::Function')).find(([, r]) =>
+      JSON.stringify(r.Properties.Environment ?? {}).includes('WRITE_KEY_SECRET_ARN'),
+    )?.[0];
+    const api = Object.keys(main.template.findResources('AWS::ApiGatewayV2::Api'))[0];
+    expect(described(widgets.get('Collector: requests and answers'))).toEqual([
+      `AWS/ApiGateway Count ApiId=<Ref:${api}> Sum`,
+      `AWS/ApiGateway 4xx ApiId=<Ref:${api}> Sum`,
+      `AWS/ApiGateway 5xx ApiId=<Ref:${api}> Sum`,
+      `ActivityPipeline EventsAccepted FunctionName=<Ref:${collectorFn}> Sum`,
+      `ActivityPipeline Throttled FunctionName=<Ref:${collectorFn}> Sum`,
+    ]);
+    const searches = (widgets.get('Collector: rejections by reason')?.properties.metrics ?? []).map(
+      (row) => (row.find((c) => typeof c === 'object') as { expression?: string }).expression,
+    );
+    expect(searches).toEqual(
+      ['EventsRejected', 'RequestsRefused'].map(
+        (metric) =>
+          `SEARCH('{ActivityPipeline,FunctionName,Reason} MetricName="${metric}" FunctionName="<Ref:${collectorFn}>"', 'Sum', 60)`,
+      ),
+    );
+    expect(described(widgets.get('Collector: latency'))).toEqual([
+      `AWS/ApiGateway Latency ApiId=<Ref:${api}> p99`,
+      `AWS/ApiGateway IntegrationLatency ApiId=<Ref:${api}> p99`,
+      `AWS/Lambda Duration FunctionName=<Ref:${collectorFn}> p99`,
+    ]);
+  });
+});

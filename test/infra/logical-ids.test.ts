@@ -48,6 +48,62 @@ const DEPLOYED_IDS = [
   'WorkGroup',
 ];
 
+/** The HTTP collector's (`collector=true`, the default): its function, API, one route per path, alarms. */
+const COLLECTOR_IDS = [
+  'Collector9EBA7CF5',
+  'CollectorAccessLogsBE406F16',
+  'CollectorApiANYcomsnowplowanalyticssnowplowtp2173E8A3B',
+  'CollectorApiANYcomsnowplowanalyticssnowplowtp2CollectorPermissionE8E4D7EA',
+  'CollectorApiANYhealthz2AFD24C1',
+  'CollectorApiANYhealthzCollectorPermissionDD954A38',
+  'CollectorApiANYi5A75D12C',
+  'CollectorApiANYiCollectorPermission2AA77B84',
+  'CollectorApiANYtrackerjs86A13CD0',
+  'CollectorApiANYtrackerjsCollectorPermission9F0222CD',
+  'CollectorApiANYv1aCollectorPermissionC19A74CC',
+  'CollectorApiANYv1aF86749E9',
+  'CollectorApiANYv1aliasA8A9E3F5',
+  'CollectorApiANYv1aliasCollectorPermission9ED90B3A',
+  'CollectorApiANYv1b2933E440',
+  'CollectorApiANYv1bCollectorPermission47571E58',
+  'CollectorApiANYv1batchB838104F',
+  'CollectorApiANYv1batchCollectorPermission05C5EFC2',
+  'CollectorApiANYv1events3BBEE0AF',
+  'CollectorApiANYv1eventsCollectorACE5C4A3',
+  'CollectorApiANYv1eventsCollectorPermission70A2B878',
+  'CollectorApiANYv1g7D2B83BD',
+  'CollectorApiANYv1gCollectorPermission2A0120DD',
+  'CollectorApiANYv1groupB6F91C03',
+  'CollectorApiANYv1groupCollectorPermission21190E63',
+  'CollectorApiANYv1iA339CA77',
+  'CollectorApiANYv1iCollectorPermissionFA6A9BD3',
+  'CollectorApiANYv1identify1F42E3E2',
+  'CollectorApiANYv1identifyCollectorPermission5CC14EFE',
+  'CollectorApiANYv1importB3F1CED3',
+  'CollectorApiANYv1importCollectorPermission34281BED',
+  'CollectorApiANYv1p93EC1E75',
+  'CollectorApiANYv1pCollectorPermissionE19A8E5C',
+  'CollectorApiANYv1page93B8A307',
+  'CollectorApiANYv1pageCollectorPermission0EF1D993',
+  'CollectorApiANYv1s8671337F',
+  'CollectorApiANYv1sCollectorPermission4D06238B',
+  'CollectorApiANYv1screen7708D972',
+  'CollectorApiANYv1screenCollectorPermissionCA75D44B',
+  'CollectorApiANYv1t209EEC07',
+  'CollectorApiANYv1tCollectorPermission88335A6B',
+  'CollectorApiANYv1track56F88C15',
+  'CollectorApiANYv1trackCollectorPermission8898E9AC',
+  'CollectorApiBDA7D56F',
+  'CollectorLambdaThrottlesAlarm19381B78',
+  'CollectorLogs893ABD2A',
+  'CollectorRole8FF99B37',
+  'CollectorRoleDefaultPolicy3CB789BE',
+  'CollectorServerErrorsAlarmFFF4C52A',
+  'CollectorStage5B6B7E31',
+  'CollectorThrottledAlarm34139339',
+  'WriteKey4EEB2DCB',
+];
+
 /** Those the settings add: auto-deletion with removeDataOnDestroy, the e-mail subscription with alarmEmail. */
 const OPTIONAL_IDS = [
   'AccessLogsAutoDeleteObjectsCustomResourceA1409250',
@@ -61,8 +117,8 @@ const resourceIds = (s: ReturnType<typeof synth>) => Object.keys(s.template.toJS
 
 describe('logical IDs', () => {
   it('are those the stack deployed with, whatever L3 construct a resource now sits in', () => {
-    expect(resourceIds(synth())).toEqual(DEPLOYED_IDS);
-    const variant = synth({ removeDataOnDestroy: 'true', alarmEmail: 'ops@example.com' });
+    expect(resourceIds(synth())).toEqual([...DEPLOYED_IDS, ...COLLECTOR_IDS].sort());
+    const variant = synth({ removeDataOnDestroy: 'true', alarmEmail: 'ops@example.com', collector: 'false' });
     expect(resourceIds(variant)).toEqual([...DEPLOYED_IDS, ...OPTIONAL_IDS].sort());
   });
 
