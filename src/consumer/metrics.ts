@@ -78,18 +78,36 @@ export function emfLine(
     values[name] = count;
     metrics.push({ Name: name, Unit: 'Count' });
   }
+  return emfDocument({
+    now,
+    namespace: options.namespace ?? DEFAULT_METRICS_NAMESPACE,
+    dimensions: { [METRICS_DIMENSION]: options.functionName ?? 'local' },
+    metrics,
+    values,
+  });
+}
+
+/**
+ * One EMF document as a line of JSON, for any function of the pipeline: the dimensions' values, then
+ * the metrics' values at the root, and `_aws` naming the metrics, their units, the dimensions and the
+ * namespace.
+ */
+export function emfDocument(line: {
+  now: number;
+  namespace: string;
+  /** Each dimension's name and value, in order. */
+  dimensions: Record<string, string>;
+  metrics: readonly { Name: string; Unit: string }[];
+  values: Record<string, number>;
+}): string {
   return JSON.stringify({
     _aws: {
-      Timestamp: now,
+      Timestamp: line.now,
       CloudWatchMetrics: [
-        {
-          Namespace: options.namespace ?? DEFAULT_METRICS_NAMESPACE,
-          Dimensions: [[METRICS_DIMENSION]],
-          Metrics: metrics,
-        },
+        { Namespace: line.namespace, Dimensions: [Object.keys(line.dimensions)], Metrics: line.metrics },
       ],
     },
-    [METRICS_DIMENSION]: options.functionName ?? 'local',
-    ...values,
+    ...line.dimensions,
+    ...line.values,
   });
 }

@@ -1,7 +1,7 @@
 import type { Counter } from 'prom-client';
 
 // The namespace and dimension of the consumer's figures: one place in CloudWatch for the pipeline.
-import { DEFAULT_METRICS_NAMESPACE, METRICS_DIMENSION } from '../../consumer/metrics.js';
+import { DEFAULT_METRICS_NAMESPACE, emfDocument, METRICS_DIMENSION } from '../../consumer/metrics.js';
 import type { CollectorMetrics } from '../metrics.js';
 
 /** The second dimension of the per-reason lines. */
@@ -80,40 +80,27 @@ export class CollectorEmf {
       Throttled: status === 429 ? 1 : 0,
       ServerErrors: status >= 500 ? 1 : 0,
     };
-    const lines = [this.line(now, values, [METRICS_DIMENSION], {})];
+    const lines = [this.line(now, values)];
     for (const metric of BY_REASON_METRICS) {
       for (const [reason, count] of byReason[metric]) {
-        lines.push(
-          this.line(now, { [metric]: count }, [METRICS_DIMENSION, REASON_DIMENSION], {
-            [REASON_DIMENSION]: reason,
-          }),
-        );
+        lines.push(this.line(now, { [metric]: count }, reason));
       }
     }
     return lines;
   }
 
-  private line(
-    now: number,
-    values: Record<string, number>,
-    dimensions: string[],
-    extra: Record<string, string>,
-  ): string {
+  /** One line: the function's figures, or with `reason` those of one reason, under a second dimension. */
+  private line(now: number, values: Record<string, number>, reason?: string): string {
     const { namespace = DEFAULT_METRICS_NAMESPACE, functionName = 'collector' } = this.options;
-    return JSON.stringify({
-      _aws: {
-        Timestamp: now,
-        CloudWatchMetrics: [
-          {
-            Namespace: namespace,
-            Dimensions: [dimensions],
-            Metrics: Object.keys(values).map((Name) => ({ Name, Unit: 'Count' })),
-          },
-        ],
+    return emfDocument({
+      now,
+      namespace,
+      dimensions: {
+        [METRICS_DIMENSION]: functionName,
+        ...(reason === undefined ? {} : { [REASON_DIMENSION]: reason }),
       },
-      [METRICS_DIMENSION]: functionName,
-      ...extra,
-      ...values,
+      metrics: Object.keys(values).map((Name) => ({ Name, Unit: 'Count' })),
+      values,
     });
   }
 }
