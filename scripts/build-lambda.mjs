@@ -5,23 +5,13 @@
 import { cpSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { LAMBDA_BUILD_OPTIONS } from './lambda-build-options.mjs';
 
 async function bundle(entryPoint, outfile) {
   await build({
     entryPoints: [entryPoint],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    sourcemap: 'linked',
-    legalComments: 'none',
-    // Some bundled CommonJS dependencies call require(); give the ES module one.
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-    logLevel: 'warning',
+    ...LAMBDA_BUILD_OPTIONS,
   });
   const size = statSync(outfile).size;
   const gzipped = gzipSync(readFileSync(outfile)).length;

@@ -4,24 +4,15 @@
 import { cpSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { LAMBDA_BUILD_OPTIONS } from './lambda-build-options.mjs';
 
 const out = 'dist/lifecycle';
 rmSync(out, { recursive: true, force: true });
 await build({
   entryPoints: ['src/compact/lambda.ts'],
   outfile: `${out}/index.mjs`,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  minify: true,
-  sourcemap: 'linked',
-  legalComments: 'none',
+  ...LAMBDA_BUILD_OPTIONS,
   external: ['@duckdb/node-api'],
-  banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-  },
-  logLevel: 'warning',
 });
 const modules = path.join(out, 'node_modules');
 mkdirSync(modules, { recursive: true });
