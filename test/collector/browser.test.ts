@@ -77,7 +77,8 @@ withChromium.describe('the tracker and the dashboard in Chromium', () => {
     );
     expect(named(views, 'page_view')[0]).toMatchObject({
       user_id: anonymousId,
-      context: { user_agent: userAgent, anonymous_id: anonymousId, page: { path: '/demo' } },
+      anonymous_id: anonymousId,
+      context: { user_agent: userAgent, page: { path: '/demo' } },
     });
 
     // Act 2: click; the events wait in the queue…

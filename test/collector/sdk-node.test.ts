@@ -93,6 +93,7 @@ describe('@segment/analytics-node, unchanged, with host set to activity collect'
       userId: 'user_1',
       event: 'Order Completed',
       properties: { total: 30, currency: 'EUR' },
+      integrations: { Amplitude: false },
     });
     analytics.identify({ userId: 'user_1', traits: { plan: 'pro' } });
     analytics.page({ anonymousId: 'anon_1', name: 'Pricing', properties: { path: '/pricing' } });
@@ -119,8 +120,8 @@ describe('@segment/analytics-node, unchanged, with host set to activity collect'
     expect(raw).toHaveLength(12);
     const rows = await query(
       sink,
-      `SELECT event, user_id, properties, context->'traits' AS traits, context->>'group_id' AS group_id,
-              context->>'previous_id' AS previous_id, context->>'anonymous_id' AS anonymous_id
+      `SELECT event, user_id, properties, traits, group_id, previous_id, anonymous_id,
+              integrations->'Amplitude' AS amplitude
        FROM events ORDER BY event`,
     );
     expect(rows).toEqual([
@@ -128,6 +129,7 @@ describe('@segment/analytics-node, unchanged, with host set to activity collect'
         event: 'Order Completed',
         user_id: 'user_1',
         properties: { total: 30, currency: 'EUR' },
+        amplitude: false,
       }),
       expect.objectContaining({ event: 'alias', user_id: 'user_1', previous_id: 'anon_1' }),
       expect.objectContaining({ event: 'group', user_id: 'user_1', group_id: 'acme', traits: { seats: 12 } }),
@@ -216,8 +218,8 @@ describe('@snowplow/node-tracker, unchanged, with its endpoint set to activity c
     expect((await readLanded(sink)).events).toHaveLength(12);
     const rows = await query(
       sink,
-      `SELECT user_id, session_id, event, properties, context->'page' AS page, context->'snowplow'->>'schema' AS schema,
-              context->'snowplow'->'contexts' AS contexts, context->'snowplow'->>'namespace' AS namespace
+      `SELECT user_id, session_id, event, properties, context->'page' AS page, event_schema AS schema,
+              contexts->'data' AS contexts, context->'snowplow'->>'namespace' AS namespace
        FROM events ORDER BY user_id, event`,
     );
     expect(rows).toHaveLength(6);
