@@ -12,6 +12,7 @@ import { onShutdown } from '../signals.js';
 const DEFAULT_PORT = 8080;
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_MAX_PENDING_RECORDS = 50_000;
+const DEFAULT_PUT_TIMEOUT_MS = 10_000;
 const SEGMENT_MAX_MESSAGE_BYTES = 32 * 1024;
 const SEGMENT_MAX_BATCH_BYTES = 500 * 1024;
 const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
@@ -25,6 +26,7 @@ interface CollectFlags {
   corsOrigin?: string[];
   maxBody: number;
   maxPending: number;
+  putTimeout: number;
   segmentMaxMessage: number;
   segmentMaxBatch: number;
   clientIp?: boolean;
@@ -84,6 +86,14 @@ export function collectCommand(): Command {
     )
     .addOption(
       new Option(
+        '--put-timeout <ms>',
+        'how long an event may wait for the stream: then 503 (the stream is down) or 429 (it is throttling)',
+      )
+        .argParser(integer('put timeout', 100, 600_000))
+        .default(DEFAULT_PUT_TIMEOUT_MS),
+    )
+    .addOption(
+      new Option(
         '--segment-max-message <bytes>',
         "largest Segment message, decompressed (Segment's own limit)",
       )
@@ -131,6 +141,7 @@ async function collect(flags: CollectFlags): Promise<void> {
       corsOrigins: flags.corsOrigin ?? ['*'],
       maxBodyBytes: flags.maxBody,
       maxPendingRecords: flags.maxPending,
+      putTimeoutMs: flags.putTimeout,
       segmentMaxMessageBytes: flags.segmentMaxMessage,
       segmentMaxBatchBytes: flags.segmentMaxBatch,
       recordClientIp: flags.clientIp ?? false,
