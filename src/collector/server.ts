@@ -110,11 +110,12 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
   });
   const metrics = new CollectorMetrics(() => pendingRecordsOf(producer));
   const lag = new LagWatch(options.consumerLag);
+  const live = new LiveStats(now);
   const context = createContext({
     producer,
     access,
     metrics,
-    live: new LiveStats(now),
+    live,
     lag: () => lag.current,
     now,
     maxPending,
@@ -149,7 +150,7 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
   app.removeAllContentTypeParsers();
 
   let shuttingDown = false;
-  answerFailures(app, { maxBody, metrics, warn });
+  answerFailures(app, { maxBody, metrics, live, warn });
   addResponseHooks(app, { metrics, retryAfter, shuttingDown: () => shuttingDown });
 
   await app.register(ingestRoutes, context);
@@ -226,14 +227,22 @@ class LagWatch {
 /** How a request that failed is answered: one JSON shape for every refusal, and a 404 naming the routes. */
 function answerFailures(
   app: FastifyInstance,
-  { maxBody, metrics, warn }: { maxBody: number; metrics: CollectorMetrics; warn: (message: string) => void },
+  {
+    maxBody,
+    metrics,
+    live,
+    warn,
+  }: { maxBody: number; metrics: CollectorMetrics; live: LiveStats; warn: (message: string) => void },
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const answer = describeFailure(error, request, maxBody);
     if (answer.status >= 500 && !(error instanceof CollectorError)) {
       warn(`${request.method} ${request.url.slice(0, 100)} failed: ${describeError(error)}`);
     }
-    if (answer.status < 500) metrics.refused.inc({ reason: answer.code });
+    if (answer.status < 500) {
+      metrics.refused.inc({ reason: answer.code });
+      live.refused(answer.code);
+    }
     if (answer.status === 401) reply.header('www-authenticate', 'Bearer realm="activity"');
     return reply.code(answer.status).send({ error: answer.code, message: answer.message });
   });
