@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { TrackingPlan } from '../plan/index.js';
 import type { BatchingProducer } from '../producer/index.js';
 import type { Access } from './access.js';
 import type { ConsumerLag } from './consumer-lag.js';
@@ -54,6 +55,8 @@ export interface ContextParts {
   recordClientIp: boolean;
   retryAfter: string;
   limits: ProtocolLimits;
+  /** Checked on every event of every route, before it reaches the stream. */
+  plan?: TrackingPlan | undefined;
 }
 
 /** Records buffered or in flight to the stream. */
@@ -96,7 +99,7 @@ export function createContext(parts: ContextParts): CollectorContext {
           { retriable: true },
         );
       }
-      const outcome = await ingestBatch(items, facts, (record) => producer.put(record));
+      const outcome = await ingestBatch(items, facts, (record) => producer.put(record), parts.plan);
       if (outcome.putSeconds !== undefined) metrics.putDuration.observe(outcome.putSeconds);
       for (const { event } of outcome.accepted) live.accepted(event.event, event.user_id, facts.receivedAt);
       metrics.accepted.inc(outcome.accepted.length);

@@ -1,6 +1,7 @@
 import { describeError, isRetriable, PipelineError } from '../core/errors.js';
 import type { RecordToPut } from '../core/ports.js';
 import type { ActivityEvent } from '../event/index.js';
+import { describeViolations, type TrackingPlan } from '../plan/index.js';
 import type { AcceptedRecord } from '../producer/index.js';
 import { type BodyItem, prepareEvent, type RequestFacts } from './ingest.js';
 
@@ -40,14 +41,17 @@ const CLOSING_PUT_CODES = new Set(['producer_closed', 'aborted']);
 const UNAVAILABLE_CODES = new Set(['stream_unavailable']);
 
 /**
- * Validates a decoded batch with the pipeline's one schema, puts the valid events on the stream and
- * waits for its answers. Knows nothing of HTTP or of the protocol the batch came in: any route that
- * decodes its body into `BodyItem`s answers with this outcome.
+ * Validates a decoded batch with the pipeline's one schema (and the tracking plan, when given: an event
+ * it refuses is rejected with the plan's reason; one it changes, by a dropped property or flagged
+ * violations, goes on changed), puts the valid events on the stream and waits for its answers. Knows
+ * nothing of HTTP or of the protocol the batch came in: any route that decodes its body into
+ * `BodyItem`s answers with this outcome.
  */
 export async function ingestBatch(
   items: readonly BodyItem[],
   facts: RequestFacts,
   put: PutRecord,
+  plan?: TrackingPlan,
 ): Promise<BatchOutcome> {
   const rejected: Rejection[] = [];
   const sent: { index: number; event: ActivityEvent; answer: Promise<AcceptedRecord> }[] = [];
@@ -61,7 +65,16 @@ export async function ingestBatch(
       rejected.push({ index: item.index, code: prepared.code, message: prepared.message });
       continue;
     }
-    const { event } = prepared;
+    let { event } = prepared;
+    if (plan !== undefined) {
+      const verdict = plan.check(event);
+      if (!verdict.ok) {
+        const { reason, message } = describeViolations(verdict.violations);
+        rejected.push({ index: item.index, code: reason, message });
+        continue;
+      }
+      event = verdict.event;
+    }
     const record = { partitionKey: event.user_id, data: Buffer.from(JSON.stringify(event)) };
     let answer: Promise<AcceptedRecord>;
     try {

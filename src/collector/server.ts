@@ -4,6 +4,7 @@ import { DEFAULT_CONSUMER_NAME } from '../consumer/index.js';
 import { describeError } from '../core/errors.js';
 import { checkInteger, DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES } from '../core/limits.js';
 import type { StreamWriter } from '../core/ports.js';
+import type { TrackingPlan } from '../plan/index.js';
 import { BatchingProducer, type BatchingProducerOptions } from '../producer/index.js';
 import { Access } from './access.js';
 import type { ConsumerLag } from './consumer-lag.js';
@@ -59,6 +60,8 @@ export interface CollectorOptions {
   segmentMaxMessageBytes?: number;
   /** The largest Segment batch, decoded (default 500 KB, Segment's own limit). */
   segmentMaxBatchBytes?: number;
+  /** A tracking plan every route checks each event with: violating events are rejected (or flagged). */
+  trackingPlan?: TrackingPlan;
   /** The producer's other settings (linger, puts in flight, backoff). */
   producer?: Omit<BatchingProducerOptions, 'maxPendingRecords' | 'recordTtlMs'>;
   /** The clock: `received_at`, the dashboard's seconds (default `Date.now`). */
@@ -121,6 +124,7 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
     maxPending,
     recordClientIp: options.recordClientIp ?? false,
     retryAfter,
+    plan: options.trackingPlan,
     limits: {
       segment: {
         maxMessageBytes: checkInteger(

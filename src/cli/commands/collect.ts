@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES } from '../../core/limits.js';
 import type { StreamLocation } from '../../core/locations.js';
+import { TrackingPlan } from '../../plan/index.js';
 import { LocalStream } from '../../stream/local/index.js';
 import { integer, options } from '../options.js';
 import { connectStream } from '../pipeline.js';
@@ -32,6 +33,7 @@ interface CollectFlags {
   clientIp?: boolean;
   trustProxy?: boolean;
   consumer: string;
+  trackingPlan?: string;
 }
 
 function origin(raw: string, previous: string[] | undefined): string[] {
@@ -110,6 +112,7 @@ export function collectCommand(): Command {
       new Option('--trust-proxy', 'take the client address from X-Forwarded-For (behind your own proxy)'),
     )
     .addOption(options.consumer('the consumer whose lag the dashboard shows (embedded stream)'))
+    .addOption(options.trackingPlan())
     .addHelpText(
       'after',
       '\nPOST /v1/events takes one event, a JSON array, {"batch": [...]} or NDJSON (application/x-ndjson) and\n' +
@@ -130,6 +133,7 @@ export function collectCommand(): Command {
 async function collect(flags: CollectFlags): Promise<void> {
   // The server and its dependencies load only for this command, keeping the other commands quick to start.
   const { createCollector, ConsumerLagProbe } = await import('../../collector/index.js');
+  const plan = flags.trackingPlan === undefined ? undefined : await TrackingPlan.fromFile(flags.trackingPlan);
   const { stream } = await connectStream(flags.stream, flags.shards);
   // The embedded log keeps the consumer's checkpoints, so the dashboard can show how far behind it is.
   const probe = stream instanceof LocalStream ? new ConsumerLagProbe(stream, flags.consumer) : undefined;
@@ -142,6 +146,7 @@ async function collect(flags: CollectFlags): Promise<void> {
       maxBodyBytes: flags.maxBody,
       maxPendingRecords: flags.maxPending,
       putTimeoutMs: flags.putTimeout,
+      ...(plan === undefined ? {} : { trackingPlan: plan }),
       segmentMaxMessageBytes: flags.segmentMaxMessage,
       segmentMaxBatchBytes: flags.segmentMaxBatch,
       recordClientIp: flags.clientIp ?? false,
