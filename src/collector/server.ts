@@ -42,6 +42,8 @@ export interface CollectorOptions {
   maxBodyBytes?: number;
   /** Record the client's IP address as `context.ip` (default false: it is personal data). */
   recordClientIp?: boolean;
+  /** With `recordClientIp`: record only the network (IPv4 /24, IPv6 /48), never the whole address. */
+  anonymizeIp?: boolean;
   /** Take the client address from `X-Forwarded-For` (behind a proxy you trust; default false). */
   trustProxy?: boolean;
   /**
@@ -123,6 +125,7 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
     now,
     maxPending,
     recordClientIp: options.recordClientIp ?? false,
+    anonymizeIp: options.anonymizeIp ?? false,
     retryAfter,
     plan: options.trackingPlan,
     limits: {

@@ -1,22 +1,17 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Collector, createCollector } from '../../src/collector/index.js';
+import { describe, expect, it } from 'vitest';
+import { createCollector } from '../../src/collector/index.js';
 import { TrackingPlan } from '../../src/plan/index.js';
 import { openLocalStream } from '../../src/stream/index.js';
 import { runCli } from '../support/cli.js';
 import { readLog, textOf } from '../support/stream-records.js';
 import { useTempDir } from '../support/temp.js';
-import { type RunningCollector, startCollect } from './collect-cli.js';
+import { startCollect, useCollectors } from './collect-cli.js';
 
 const tempDir = useTempDir();
-const running: Collector[] = [];
-const started: RunningCollector[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((collector) => collector.close()));
-  for (const collector of started.splice(0)) if (collector.child.exitCode === null) await collector.stop();
-});
+const { inProcess: running, cli: started } = useCollectors();
 
 const PLAN = {
   events: {

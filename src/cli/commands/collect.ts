@@ -31,6 +31,7 @@ interface CollectFlags {
   segmentMaxMessage: number;
   segmentMaxBatch: number;
   clientIp?: boolean;
+  ipAnonymize?: boolean;
   trustProxy?: boolean;
   consumer: string;
   trackingPlan?: string;
@@ -109,6 +110,12 @@ export function collectCommand(): Command {
     )
     .addOption(new Option('--client-ip', "record each event's client IP address as context.ip"))
     .addOption(
+      new Option(
+        '--ip-anonymize',
+        'with --client-ip: record only the network, IPv4 to /24 and IPv6 to /48, before events reach the stream',
+      ),
+    )
+    .addOption(
       new Option('--trust-proxy', 'take the client address from X-Forwarded-For (behind your own proxy)'),
     )
     .addOption(options.consumer('the consumer whose lag the dashboard shows (embedded stream)'))
@@ -133,6 +140,9 @@ export function collectCommand(): Command {
 async function collect(flags: CollectFlags): Promise<void> {
   // The server and its dependencies load only for this command, keeping the other commands quick to start.
   const { createCollector, ConsumerLagProbe } = await import('../../collector/index.js');
+  if (flags.ipAnonymize && !flags.clientIp) {
+    throw new ConfigError('--ip-anonymize anonymises the address --client-ip records: give both');
+  }
   const plan = flags.trackingPlan === undefined ? undefined : await TrackingPlan.fromFile(flags.trackingPlan);
   const { stream } = await connectStream(flags.stream, flags.shards);
   // The embedded log keeps the consumer's checkpoints, so the dashboard can show how far behind it is.
@@ -150,6 +160,7 @@ async function collect(flags: CollectFlags): Promise<void> {
       segmentMaxMessageBytes: flags.segmentMaxMessage,
       segmentMaxBatchBytes: flags.segmentMaxBatch,
       recordClientIp: flags.clientIp ?? false,
+      anonymizeIp: flags.ipAnonymize ?? false,
       trustProxy: flags.trustProxy ?? false,
       consumerLag: async () =>
         probe === undefined
