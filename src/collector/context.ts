@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
+import type { TrackingPlan } from '../plan/index.js';
 import type { BatchingProducer } from '../producer/index.js';
 import type { Access } from './access.js';
+import { anonymizeIp } from './client-ip.js';
 import type { ConsumerLag } from './consumer-lag.js';
 import { CollectorError } from './errors.js';
 import type { BodyItem, RequestFacts } from './ingest.js';
@@ -52,8 +54,12 @@ export interface ContextParts {
   now: () => number;
   maxPending: number;
   recordClientIp: boolean;
+  /** With `recordClientIp`: keep only the network of the address (IPv4 /24, IPv6 /48). */
+  anonymizeIp: boolean;
   retryAfter: string;
   limits: ProtocolLimits;
+  /** Checked on every event of every route, before it reaches the stream. */
+  plan?: TrackingPlan | undefined;
 }
 
 /** Records buffered or in flight to the stream. */
@@ -76,7 +82,10 @@ export function createContext(parts: ContextParts): CollectorContext {
       const facts: RequestFacts = { receivedAt: parts.now() };
       const userAgent = request.headers['user-agent'];
       if (userAgent !== undefined) facts.userAgent = userAgent;
-      if (parts.recordClientIp) facts.ip = request.ip;
+      if (parts.recordClientIp) {
+        const ip = parts.anonymizeIp ? anonymizeIp(request.ip) : request.ip;
+        if (ip !== undefined) facts.ip = ip;
+      }
       return facts;
     },
     async ingest(items, facts) {
@@ -96,7 +105,7 @@ export function createContext(parts: ContextParts): CollectorContext {
           { retriable: true },
         );
       }
-      const outcome = await ingestBatch(items, facts, (record) => producer.put(record));
+      const outcome = await ingestBatch(items, facts, (record) => producer.put(record), parts.plan);
       if (outcome.putSeconds !== undefined) metrics.putDuration.observe(outcome.putSeconds);
       for (const { event } of outcome.accepted) live.accepted(event.event, event.user_id, facts.receivedAt);
       metrics.accepted.inc(outcome.accepted.length);

@@ -1,5 +1,6 @@
 export { Access } from './access.js';
 export { ASSET_NAMES, type AssetName, loadAssets } from './assets.js';
+export { anonymizeIp } from './client-ip.js';
 export { type ConsumerLag, ConsumerLagProbe, type LagSource, STALLED_AFTER_MS } from './consumer-lag.js';
 export { type CollectorContext, type DashboardSnapshot, MAX_EVENTS_PER_REQUEST } from './context.js';
 export { CollectorError } from './errors.js';

@@ -30,6 +30,10 @@ export interface LiveSnapshot {
   topEvents: { name: string; count: number }[];
   /** Events rejected since the collector started, by reason. */
   rejectedByReason: { reason: string; count: number }[];
+  /** Requests refused whole (401, 413, 429, a body that is not JSON, …) since the collector started. */
+  refused: number;
+  /** Those requests, by reason. */
+  refusedByReason: { reason: string; count: number }[];
 }
 
 interface Slot {
@@ -53,8 +57,10 @@ export class LiveStats {
   private readonly users = new Map<string, number>();
   private usersCapped = false;
   private readonly rejections = new Map<string, number>();
+  private readonly refusals = new Map<string, number>();
   private acceptedTotal = 0;
   private rejectedTotal = 0;
+  private refusedTotal = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -81,6 +87,12 @@ export class LiveStats {
   rejected(reason: string, count = 1): void {
     this.rejectedTotal += count;
     this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + count);
+  }
+
+  /** A request refused whole, with the code it was answered with (the collector's own codes: bounded). */
+  refused(reason: string): void {
+    this.refusedTotal++;
+    this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
   }
 
   snapshot(): LiveSnapshot {
@@ -126,9 +138,9 @@ export class LiveStats {
       activeUsers: this.users.size,
       activeUsersCapped: this.usersCapped,
       topEvents: ranked.slice(0, 10).map(([name, count]) => ({ name, count })),
-      rejectedByReason: [...this.rejections]
-        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-        .map(([reason, count]) => ({ reason, count })),
+      rejectedByReason: byCount(this.rejections),
+      refused: this.refusedTotal,
+      refusedByReason: byCount(this.refusals),
     };
   }
 
@@ -169,4 +181,11 @@ export class LiveStats {
     }
     if (this.users.size < MAX_TRACKED_USERS) this.usersCapped = false;
   }
+}
+
+/** Counts by reason, the largest first, then by name. */
+function byCount(counts: ReadonlyMap<string, number>): { reason: string; count: number }[] {
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([reason, count]) => ({ reason, count }));
 }

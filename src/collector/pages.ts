@@ -68,6 +68,7 @@ export function dashboardPage(): string {
 <div class="card"><span class="label">active users</span><span class="value" id="active-users">–</span><span class="note">last 5 min</span></div>
 <div class="card"><span class="label">accepted</span><span class="value" id="accepted">–</span><span class="note">since start</span></div>
 <div class="card"><span class="label">rejected</span><span class="value" id="rejected-total">–</span><span class="note">since start</span></div>
+<div class="card"><span class="label">requests refused</span><span class="value" id="refused-total">–</span><span class="note">whole, since start</span></div>
 <div class="card" id="lag-card"><span class="label">consumer lag</span><span class="value" id="lag">–</span><span class="note" id="lag-note"></span></div>
 </section>
 <section class="chart-panel">
@@ -78,6 +79,7 @@ export function dashboardPage(): string {
 <section class="lists">
 <div><h2>Top events, last 5 minutes</h2><ol id="top-events" class="bars"></ol></div>
 <div><h2>Rejected events by reason</h2><ul id="rejected" class="bars"></ul></div>
+<div><h2>Refused requests by reason</h2><ul id="refused" class="bars"></ul></div>
 </section>
 <script src="/assets/dashboard.js"></script>
 </body>

@@ -4,6 +4,7 @@ import { DEFAULT_CONSUMER_NAME } from '../consumer/index.js';
 import { describeError } from '../core/errors.js';
 import { checkInteger, DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES } from '../core/limits.js';
 import type { StreamWriter } from '../core/ports.js';
+import type { TrackingPlan } from '../plan/index.js';
 import { BatchingProducer, type BatchingProducerOptions } from '../producer/index.js';
 import { Access } from './access.js';
 import type { ConsumerLag } from './consumer-lag.js';
@@ -41,6 +42,8 @@ export interface CollectorOptions {
   maxBodyBytes?: number;
   /** Record the client's IP address as `context.ip` (default false: it is personal data). */
   recordClientIp?: boolean;
+  /** With `recordClientIp`: record only the network (IPv4 /24, IPv6 /48), never the whole address. */
+  anonymizeIp?: boolean;
   /** Take the client address from `X-Forwarded-For` (behind a proxy you trust; default false). */
   trustProxy?: boolean;
   /**
@@ -59,6 +62,8 @@ export interface CollectorOptions {
   segmentMaxMessageBytes?: number;
   /** The largest Segment batch, decoded (default 500 KB, Segment's own limit). */
   segmentMaxBatchBytes?: number;
+  /** A tracking plan every route checks each event with: violating events are rejected (or flagged). */
+  trackingPlan?: TrackingPlan;
   /** The producer's other settings (linger, puts in flight, backoff). */
   producer?: Omit<BatchingProducerOptions, 'maxPendingRecords' | 'recordTtlMs'>;
   /** The clock: `received_at`, the dashboard's seconds (default `Date.now`). */
@@ -112,16 +117,19 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
   });
   const metrics = new CollectorMetrics(() => pendingRecordsOf(producer));
   const lag = new LagWatch(options.consumerLag);
+  const live = new LiveStats(now);
   const context = createContext({
     producer,
     access,
     metrics,
-    live: new LiveStats(now),
+    live,
     lag: () => lag.current,
     now,
     maxPending,
     recordClientIp: options.recordClientIp ?? false,
+    anonymizeIp: options.anonymizeIp ?? false,
     retryAfter,
+    plan: options.trackingPlan,
     limits: {
       segment: {
         maxMessageBytes: checkInteger(
@@ -151,7 +159,7 @@ export async function createCollector(options: CollectorOptions): Promise<Collec
   app.removeAllContentTypeParsers();
 
   let shuttingDown = false;
-  answerFailures(app, { maxBody, metrics, warn });
+  answerFailures(app, { maxBody, metrics, live, warn });
   addResponseHooks(app, { metrics, retryAfter, shuttingDown: () => shuttingDown });
 
   await app.register(ingestRoutes, context);
@@ -229,14 +237,22 @@ class LagWatch {
 /** How a request that failed is answered: one JSON shape for every refusal, and a 404 naming the routes. */
 function answerFailures(
   app: FastifyInstance,
-  { maxBody, metrics, warn }: { maxBody: number; metrics: CollectorMetrics; warn: (message: string) => void },
+  {
+    maxBody,
+    metrics,
+    live,
+    warn,
+  }: { maxBody: number; metrics: CollectorMetrics; live: LiveStats; warn: (message: string) => void },
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const answer = describeFailure(error, request, maxBody);
     if (answer.status >= 500 && !(error instanceof CollectorError)) {
       warn(`${request.method} ${request.url.slice(0, 100)} failed: ${describeError(error)}`);
     }
-    if (answer.status < 500) metrics.refused.inc({ reason: answer.code });
+    if (answer.status < 500) {
+      metrics.refused.inc({ reason: answer.code });
+      live.refused(answer.code);
+    }
     if (answer.status === 401) reply.header('www-authenticate', 'Bearer realm="activity"');
     return reply.code(answer.status).send({ error: answer.code, message: answer.message });
   });

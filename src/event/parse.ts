@@ -12,7 +12,7 @@ import {
   type UnsafeNumber,
   type ValuePath,
 } from './faithful.js';
-import { describeType, eventInputSchema, MAX_EVENT_DEPTH } from './schema.js';
+import { describeType, eventInputSchema, MAX_EVENT_DEPTH, SENT_FIELDS, SENT_JSON_FIELDS } from './schema.js';
 import { formatTime, isCanonicalTime, parseTime, type TimeFormatter } from './time.js';
 import type { ActivityEvent, JsonValue } from './types.js';
 
@@ -83,7 +83,7 @@ export function parseEventRecord(data: Uint8Array, context: ParseContext): Parse
 }
 
 /** Where custom values land as they were sent; elsewhere numbers are times, normalised by design. */
-const KEPT_AS_SENT = new Set<unknown>(['properties', 'context']);
+const KEPT_AS_SENT = new Set<unknown>(['properties', 'context', ...SENT_JSON_FIELDS]);
 
 /**
  * Refuses what would not land as it was sent, with the JSON text of one event: a string with a lone
@@ -99,8 +99,8 @@ export function checkFaithful(text: string, value: unknown): Refusal | undefined
   if (illFormed !== undefined) return invalidUnicode(illFormed);
   if (typeof value !== 'object' || value === null) return undefined;
   const { properties, context } = value as { properties?: unknown; context?: unknown };
-  const found = survey(properties, KEPT_DEPTH) | survey(context, KEPT_DEPTH);
-  if ((found & TOO_DEEP) !== 0) return tooDeep(properties, context);
+  const found = survey(properties, KEPT_DEPTH) | survey(context, KEPT_DEPTH) | surveySent(value);
+  if ((found & TOO_DEEP) !== 0) return tooDeep(value as Record<string, unknown>);
   if ((found & HOLDS_NUMBER) === 0) return undefined;
   for (const number of findUnsafeNumbers(text)) {
     const refused = unsafeNumber(number, number.path);
@@ -116,15 +116,30 @@ const KEPT_DEPTH = MAX_EVENT_DEPTH - 1;
 export function mayHoldUnsafeNumber(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const { properties, context } = value as { properties?: unknown; context?: unknown };
-  return ((survey(properties, KEPT_DEPTH) | survey(context, KEPT_DEPTH)) & HOLDS_NUMBER) !== 0;
+  return (
+    ((survey(properties, KEPT_DEPTH) | survey(context, KEPT_DEPTH) | surveySent(value)) & HOLDS_NUMBER) !== 0
+  );
 }
 
-function tooDeep(properties: unknown, context: unknown): Refusal {
-  const inProperties = findTooDeep(properties, KEPT_DEPTH);
-  const path =
-    inProperties === undefined
-      ? ['context', ...(findTooDeep(context, KEPT_DEPTH) ?? [])]
-      : ['properties', ...inProperties];
+/** `survey` of the JSON columns senders fill (`traits`, …), which land as sent too. */
+function surveySent(value: object): number {
+  let found = 0;
+  for (const field of SENT_JSON_FIELDS) {
+    const sent = (value as Record<string, unknown>)[field];
+    if (sent !== undefined) found |= survey(sent, KEPT_DEPTH);
+  }
+  return found;
+}
+
+function tooDeep(value: Record<string, unknown>): Refusal {
+  let path: ValuePath = [];
+  for (const field of KEPT_AS_SENT as Set<string>) {
+    const inField = findTooDeep(value[field], KEPT_DEPTH);
+    if (inField !== undefined) {
+      path = [field, ...inField];
+      break;
+    }
+  }
   return reject('too_deep', `${describePath(path)} nests deeper than ${MAX_EVENT_DEPTH} levels: flatten it`);
 }
 
@@ -209,6 +224,10 @@ export function parseEvent(value: unknown, context: ParseContext): ParseResult {
   }
   if (input.properties !== undefined) event.properties = input.properties as { [key: string]: JsonValue };
   if (input.context !== undefined) event.context = input.context as { [key: string]: JsonValue };
+  for (const field of SENT_FIELDS) {
+    const sent = (input as Record<string, unknown>)[field];
+    if (sent !== undefined) (event as Record<string, unknown>)[field] = sent;
+  }
   return { ok: true, event, timestampMs: timestamp };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_USER_ID_LENGTH } from '../core/limits.js';
+import { SENT_COLUMNS } from '../layout/index.js';
 
 /** How deeply objects and arrays may nest inside one event (the event itself is level 1). */
 export const MAX_EVENT_DEPTH = 32;
@@ -42,6 +43,28 @@ function jsonObject(field: string) {
   );
 }
 
+/** The names of the columns senders fill as sent (`SENT_COLUMNS`), and which of them are JSON. */
+export const SENT_FIELDS: readonly string[] = SENT_COLUMNS.map((c) => c.name);
+export const SENT_JSON_FIELDS: readonly string[] = SENT_COLUMNS.filter((c) => c.type === 'json').map(
+  (c) => c.name,
+);
+
+/** The schema of each column of `SENT_COLUMNS`, by its type: text as ids are, or a JSON object. */
+function sentFields() {
+  return Object.fromEntries(
+    SENT_COLUMNS.map(({ name, type }) => [
+      name,
+      (type === 'json' ? jsonObject(name) : text(name, MAX_USER_ID_LENGTH)).optional(),
+    ]),
+  ) as unknown as SentSchemas;
+}
+
+type SentSchemas = {
+  [C in (typeof SENT_COLUMNS)[number] as C['name']]: z.ZodOptional<
+    C['type'] extends 'json' ? ReturnType<typeof jsonObject> : ReturnType<typeof text>
+  >;
+};
+
 /**
  * The one event schema, used by the producer, the collector and the consumer. It checks shapes
  * and types; `parseEvent` then normalises times and applies the time-range rules.
@@ -59,6 +82,7 @@ export const eventInputSchema = z.strictObject(
     session_id: text('session_id', MAX_NAME_LENGTH).optional(),
     properties: jsonObject('properties').optional(),
     context: jsonObject('context').optional(),
+    ...sentFields(),
   },
   {
     error: (issue) =>

@@ -6,6 +6,40 @@ export type Dataset = 'events' | 'errors';
 export const DATASETS: readonly Dataset[] = ['events', 'errors'];
 
 /**
+ * Columns the protocols' senders fill (Segment's and Snowplow's fields that are not in our own
+ * envelope), passed through as sent by `parseEvent`: each is optional and either text or a JSON object.
+ */
+export const SENT_COLUMNS = columnTable([
+  {
+    name: 'anonymous_id',
+    type: 'string',
+    optional: true,
+    description: "the sender's id of a visitor not yet known (Segment anonymousId, Snowplow duid)",
+  },
+  { name: 'traits', type: 'json', optional: true, description: 'what the sender knows of the user or group' },
+  { name: 'group_id', type: 'string', optional: true, description: 'the group a group call joins' },
+  { name: 'previous_id', type: 'string', optional: true, description: 'the id an alias call merges' },
+  {
+    name: 'integrations',
+    type: 'json',
+    optional: true,
+    description: "Segment's per-destination switches, as sent",
+  },
+  {
+    name: 'event_schema',
+    type: 'string',
+    optional: true,
+    description: "the Iglu URI of a Snowplow self-describing event's schema",
+  },
+  {
+    name: 'contexts',
+    type: 'json',
+    optional: true,
+    description: "Snowplow's contexts, as sent: {schema, data: [{schema, data}, ...]}",
+  },
+]);
+
+/**
  * The columns of `events/`, in the order every format lands them. A new column is one row here (and
  * the parser that fills it, `src/event/`): the Parquet schema, the `events` view and the Glue tables
  * follow.
@@ -41,6 +75,7 @@ export const EVENT_COLUMNS = columnTable([
     optional: true,
     description: 'where it happened (page, device, library), free-form',
   },
+  ...SENT_COLUMNS,
 ]);
 
 /**

@@ -21,6 +21,7 @@ export {
   ERROR_COLUMNS,
   type ErrorLine,
   EVENT_COLUMNS,
+  SENT_COLUMNS,
 } from './datasets.js';
 export { errorLine, type RawRecord, readErrorLine } from './error-line.js';
 export {

@@ -25,8 +25,8 @@ FROM events e, json_each(e.properties) j
 GROUP BY ALL
 UNION ALL
 SELECT e.event, 'traits', j.key, j.type, count(*)::DOUBLE, approx_top_k(j.value, 3)::VARCHAR[]
-FROM events e, json_each(e.context -> '$.traits') j
-WHERE e.event = 'identify' AND json_type(e.context -> '$.traits') = 'OBJECT'
+FROM events e, json_each(coalesce(e.traits, e.context -> '$.traits')) j
+WHERE e.event = 'identify' AND json_type(coalesce(e.traits, e.context -> '$.traits')) = 'OBJECT'
 GROUP BY ALL
 ORDER BY 1, 2, 3, 4`;
 

@@ -219,8 +219,11 @@ function schemaViolations(compiled: CompiledEvent, event: ActivityEvent): Violat
     }
   };
   run(compiled.properties, event.properties ?? {}, 'properties');
-  const traits = event.context?.traits;
-  if (compiled.traits !== undefined) run(compiled.traits, traits ?? {}, 'context/traits');
+  // `identify`'s traits have a column of their own; events landed before it kept them in `context`.
+  if (compiled.traits !== undefined) {
+    if (event.traits !== undefined) run(compiled.traits, event.traits, 'traits');
+    else run(compiled.traits, event.context?.traits ?? {}, 'context/traits');
+  }
   return found;
 }
 

@@ -71,8 +71,13 @@ function jsonSource(columns: ColumnTable, paths: readonly string[]): string {
   return `SELECT ${projection(columns)} FROM read_json(${fileList(paths)}, format = 'newline_delimited', compression = 'gzip', columns = {${struct}}, ${HIVE})`;
 }
 
+/**
+ * Objects written before a column was added lack it: unioned by name with a typed empty source, every
+ * column of the table is there, null in those objects.
+ */
 function parquetSource(columns: ColumnTable, paths: readonly string[]): string {
-  return `SELECT ${projection(columns)} FROM read_parquet(${fileList(paths)}, union_by_name = true, ${HIVE})`;
+  return `SELECT ${projection(columns)} FROM (${emptySource(columns)}
+UNION ALL BY NAME SELECT * FROM read_parquet(${fileList(paths)}, union_by_name = true, ${HIVE}))`;
 }
 
 /** The local files of one dataset, by format. */

@@ -77,7 +77,8 @@ withChromium.describe('the tracker and the dashboard in Chromium', () => {
     );
     expect(named(views, 'page_view')[0]).toMatchObject({
       user_id: anonymousId,
-      context: { user_agent: userAgent, anonymous_id: anonymousId, page: { path: '/demo' } },
+      anonymous_id: anonymousId,
+      context: { user_agent: userAgent, page: { path: '/demo' } },
     });
 
     // Act 2: click; the events wait in the queue…
@@ -139,7 +140,7 @@ withChromium.describe('the tracker and the dashboard in Chromium', () => {
     await context.close();
   });
 
-  it('shows the traffic live on the dashboard: chart, active users, top events, rejections and consumer lag', async () => {
+  it('shows the traffic live on the dashboard: chart, active users, top events, rejections, refusals and consumer lag', async () => {
     const page: Page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${collector.base}/dashboard`);
     // A rejected event, so the rejections panel has something to show.
@@ -149,9 +150,19 @@ withChromium.describe('the tracker and the dashboard in Chromium', () => {
       body: JSON.stringify({ user_id: 'u', event: 'broken' }),
     });
     expect(refused.status).toBe(400);
+    // A request refused whole, before any event of it was read: its own panel, by reason.
+    const notJson = await fetch(`${collector.base}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect(notJson.status).toBe(400);
 
     await page.locator('#connection', { hasText: 'live' }).waitFor();
     await page.locator('#rejected', { hasText: 'missing_field' }).waitFor();
+    await page.locator('#refused', { hasText: 'invalid_json' }).waitFor();
+    expect(await page.locator('#rejected').textContent()).not.toContain('invalid_json');
+    expect(Number(await page.locator('#refused-total').textContent())).toBeGreaterThanOrEqual(1);
     await page.locator('#lag', { hasText: /caught up|behind/ }).waitFor();
     expect(Number(await page.locator('#accepted').textContent())).toBeGreaterThanOrEqual(7);
     expect(Number(await page.locator('#active-users').textContent())).toBeGreaterThanOrEqual(2);

@@ -1,3 +1,5 @@
+import { afterEach } from 'vitest';
+import type { Collector } from '../../src/collector/index.js';
 import { type CliOptions, type CliResult, startCli } from '../support/cli.js';
 
 export interface RunningCollector {
@@ -36,4 +38,18 @@ export async function startCollect(args: string[], options: CliOptions = {}): Pr
       return done;
     },
   };
+}
+
+/**
+ * Collectors a test file starts, in its process (`inProcess`) or as `activity collect` (`cli`), each
+ * closed or stopped after every test.
+ */
+export function useCollectors(): { inProcess: Collector[]; cli: RunningCollector[] } {
+  const inProcess: Collector[] = [];
+  const cli: RunningCollector[] = [];
+  afterEach(async () => {
+    await Promise.all(inProcess.splice(0).map((collector) => collector.close()));
+    for (const collector of cli.splice(0)) if (collector.child.exitCode === null) await collector.stop();
+  });
+  return { inProcess, cli };
 }

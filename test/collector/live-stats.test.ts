@@ -46,14 +46,24 @@ describe('LiveStats', () => {
     expect(snapshot.topEvents).toEqual([{ name: 'click', count: 1 }]);
   });
 
-  it('charts the eight busiest types and sums the rest as other; rejections are counted by reason', () => {
+  it('charts the eight busiest types and sums the rest as other; rejections and refusals are counted by reason', () => {
     const stats = new LiveStats(() => START + 2_000);
     for (let type = 0; type < 12; type++) {
       for (let n = 0; n <= type; n++) stats.accepted(`type_${type}`, 'u', START);
     }
     stats.rejected('missing_field', 2);
     stats.rejected('invalid_json');
+    stats.refused('invalid_write_key');
+    stats.refused('backpressure');
+    stats.refused('backpressure');
     const snapshot = stats.snapshot();
+    // Requests refused whole are counted apart from the events rejected one by one.
+    expect(snapshot.refused).toBe(3);
+    expect(snapshot.refusedByReason).toEqual([
+      { reason: 'backpressure', count: 2 },
+      { reason: 'invalid_write_key', count: 1 },
+    ]);
+    expect(snapshot.rejected).toBe(3);
     expect(snapshot.series.map((s) => s.name)).toEqual([
       'type_11',
       'type_10',

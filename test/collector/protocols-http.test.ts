@@ -117,7 +117,8 @@ describe("Segment's HTTP API", () => {
       {"type": "track", "userId": "u", "event": "ok", "messageId": "m-ok"},
       {"type": "track", "userId": "u", "event": "big", "properties": {"id": 18446744073709551617}},
       {"type": "identify", "userId": "u", "traits": {"name": "\\ud800"}},
-      {"type": "track", "userId": "u", "event": "big-in-other", "extra": {"n": 18446744073709551617}}
+      {"type": "track", "userId": "u", "event": "big-in-other", "extra": {"n": 18446744073709551617}},
+      {"type": "identify", "userId": "u", "traits": {"n": 18446744073709551617}}
     ]}`;
     const answer = await send(base, '/v1/batch', body);
     expect(answer.body).toMatchObject({
@@ -126,11 +127,12 @@ describe("Segment's HTTP API", () => {
         { index: 1, code: 'unsafe_number' },
         { index: 2, code: 'invalid_unicode' },
         { index: 3, code: 'unsafe_number' },
+        { index: 4, code: 'unsafe_number' },
       ],
     });
-    expect((answer.body as { rejected: { message: string }[] }).rejected[1]?.message).toContain(
-      'context.traits.name',
-    );
+    const messages = (answer.body as { rejected: { message: string }[] }).rejected.map((r) => r.message);
+    expect(messages[1]).toContain('traits.name');
+    expect(messages[3]).toContain('traits.n is 18446744073709551617');
     expect((await onStream()).map((e) => e.event_id)).toEqual(['m-ok']);
   });
 

@@ -126,7 +126,7 @@ withChromium.describe('browser trackers, unchanged, in Chromium', () => {
       collector,
       stream,
       path.join(dir, 'sink'),
-      `SELECT event, user_id, properties, context->>'anonymous_id' AS anonymous_id, context->'traits' AS traits,
+      `SELECT event, user_id, properties, anonymous_id, traits,
               context->'userAgent' AS ua FROM events ORDER BY event`,
     );
     expect(rows).toEqual([
@@ -183,8 +183,8 @@ withChromium.describe('browser trackers, unchanged, in Chromium', () => {
       stream,
       sink,
       `SELECT event, user_id, properties, context->'snowplow'->>'namespace' AS namespace,
-              context->'snowplow'->>'schema' AS schema, context->'page'->>'path' AS path,
-              json_array_length(context->'snowplow'->'contexts') AS contexts
+              event_schema AS schema, context->'page'->>'path' AS path, anonymous_id,
+              json_array_length(contexts->'data') AS contexts
        FROM events ORDER BY namespace, event`,
     );
     expect(rows.map((row) => [row.namespace, row.event])).toEqual([
@@ -196,11 +196,12 @@ withChromium.describe('browser trackers, unchanged, in Chromium', () => {
       ['sp-post', 'page_view'],
     ]);
     for (const row of rows) {
-      expect(row).toMatchObject({ user_id: 'user_sp', path: '/cart.html' });
+      expect(row).toMatchObject({ user_id: 'user_sp', path: '/cart.html', anonymous_id: expect.any(String) });
       // The web_page context every event carries.
       expect(row.contexts).toBeGreaterThanOrEqual(1);
     }
     expect(rows[1]).toMatchObject({ schema, properties: { sku: 'mug', via: 'get' } });
+    expect(rows[0]?.schema).toBeNull();
     expect(rows[3]?.properties).toEqual({ category: 'shop', action: 'add_to_cart', label: 'mug', value: 2 });
     expect(outside).toEqual([]);
   });

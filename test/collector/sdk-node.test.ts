@@ -9,6 +9,7 @@ import {
   newTracker,
 } from '@snowplow/node-tracker';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startTcpProxy, type TcpProxy } from '../faults/tcp-proxy.js';
 import { runCli } from '../support/cli.js';
 import { useKinesalite } from '../support/kinesalite.js';
 import { readLanded } from '../support/landed.js';
@@ -21,11 +22,13 @@ const tempDir = useTempDir();
 const kinesis = useKinesalite();
 const started: RunningCollector[] = [];
 const proxies: StallingProxy[] = [];
+const tcpProxies: TcpProxy[] = [];
 afterEach(async () => {
-  // A stalled stream would hold the collector's shutdown: let it answer first.
+  // A stalled or failing stream would hold the collector's shutdown: let it answer first.
   for (const proxy of proxies) proxy.release();
+  for (const proxy of tcpProxies) proxy.mode = 'pass';
   for (const collector of started.splice(0)) if (collector.child.exitCode === null) await collector.stop();
-  for (const proxy of proxies.splice(0)) await proxy.close();
+  for (const proxy of [...proxies.splice(0), ...tcpProxies.splice(0)]) await proxy.close();
 });
 
 /** `activity collect` on an embedded log in a fresh directory. */
@@ -93,6 +96,7 @@ describe('@segment/analytics-node, unchanged, with host set to activity collect'
       userId: 'user_1',
       event: 'Order Completed',
       properties: { total: 30, currency: 'EUR' },
+      integrations: { Amplitude: false },
     });
     analytics.identify({ userId: 'user_1', traits: { plan: 'pro' } });
     analytics.page({ anonymousId: 'anon_1', name: 'Pricing', properties: { path: '/pricing' } });
@@ -119,8 +123,8 @@ describe('@segment/analytics-node, unchanged, with host set to activity collect'
     expect(raw).toHaveLength(12);
     const rows = await query(
       sink,
-      `SELECT event, user_id, properties, context->'traits' AS traits, context->>'group_id' AS group_id,
-              context->>'previous_id' AS previous_id, context->>'anonymous_id' AS anonymous_id
+      `SELECT event, user_id, properties, traits, group_id, previous_id, anonymous_id,
+              integrations->'Amplitude' AS amplitude
        FROM events ORDER BY event`,
     );
     expect(rows).toEqual([
@@ -128,6 +132,7 @@ describe('@segment/analytics-node, unchanged, with host set to activity collect'
         event: 'Order Completed',
         user_id: 'user_1',
         properties: { total: 30, currency: 'EUR' },
+        amplitude: false,
       }),
       expect.objectContaining({ event: 'alias', user_id: 'user_1', previous_id: 'anon_1' }),
       expect.objectContaining({ event: 'group', user_id: 'user_1', group_id: 'acme', traits: { seats: 12 } }),
@@ -139,6 +144,61 @@ describe('@segment/analytics-node, unchanged, with host set to activity collect'
         properties: { path: '/pricing', name: 'Pricing' },
       }),
       expect.objectContaining({ event: 'screen_view', user_id: 'user_1', properties: { name: 'Home' } }),
+    ]);
+  });
+});
+
+describe('@segment/analytics-node when the stream is down', () => {
+  it('is answered 503 while Kinesis fails, retries the batch, and it lands once', async () => {
+    // Prepare: the collector puts on kinesalite through a proxy that can answer every Kinesis call with
+    // HTTP 503, as a failing service does; a put waits at most 1.5 s for the stream.
+    await kinesis.client().send(new CreateStreamCommand({ StreamName: 'down', ShardCount: 1 }));
+    const { hostname, port } = new URL(kinesis.endpoint);
+    const proxy = await startTcpProxy({ host: hostname, port: Number(port) });
+    tcpProxies.push(proxy);
+    const dir = await tempDir();
+    const collector = await startCollect(['--stream', 'kinesis://down', '--put-timeout', '1500'], {
+      env: { AWS_ENDPOINT_URL_KINESIS: proxy.endpoint },
+    });
+    started.push(collector);
+    const analytics = new SegmentAnalytics({
+      writeKey: 'wk',
+      host: collector.base,
+      flushAt: 3,
+      flushInterval: 60_000,
+      httpRequestTimeout: 30_000,
+    });
+    const statuses: number[] = [];
+    analytics.on('http_response', (response) => statuses.push(response.status));
+
+    // Act: Kinesis fails while the batch goes out; the collector answers 503 (stream_unavailable) and the
+    // library backs off and sends the same messages again; by then Kinesis is back.
+    proxy.mode = 'unavailable';
+    analytics.track({ userId: 'user_d', event: 'Cart Viewed', properties: { items: 2 } });
+    analytics.identify({ userId: 'user_d', traits: { plan: 'free' } });
+    analytics.page({ anonymousId: 'anon_d', name: 'Home' });
+    await waitFor('a 503 from the collector while Kinesis fails', () => statuses.includes(503), {
+      state: () => statuses,
+    });
+    proxy.mode = 'pass';
+    await analytics.closeAndFlush({ timeout: 60_000 });
+    expect(statuses.at(-1)).toBe(200);
+    expect(new Set(statuses.slice(0, -1))).toEqual(new Set([503]));
+    const refused = await fetch(`${collector.base}/metrics`).then((r) => r.text());
+    expect(refused).toMatch(/activity_collector_events_rejected_total\{reason="stream_unavailable"\} [1-9]/);
+
+    const sink = path.join(dir, 'sink');
+    await stopAndConsume(collector, 'kinesis://down', sink, { AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint });
+
+    // Assess: nothing reached the stream while it failed, so each message landed once, from the retry.
+    const { events: raw, errors } = await readLanded(sink);
+    expect(errors).toEqual([]);
+    expect(raw).toHaveLength(3);
+    const rows = await query(sink, 'SELECT event, user_id, anonymous_id, traits FROM events ORDER BY event');
+    expect(rows).toEqual([
+      { event: 'Cart Viewed', user_id: 'user_d', anonymous_id: null, traits: null },
+      { event: 'identify', user_id: 'user_d', anonymous_id: null, traits: { plan: 'free' } },
+      { event: 'page_view', user_id: 'anon_d', anonymous_id: 'anon_d', traits: null },
     ]);
   });
 });
@@ -216,8 +276,8 @@ describe('@snowplow/node-tracker, unchanged, with its endpoint set to activity c
     expect((await readLanded(sink)).events).toHaveLength(12);
     const rows = await query(
       sink,
-      `SELECT user_id, session_id, event, properties, context->'page' AS page, context->'snowplow'->>'schema' AS schema,
-              context->'snowplow'->'contexts' AS contexts, context->'snowplow'->>'namespace' AS namespace
+      `SELECT user_id, session_id, event, properties, context->'page' AS page, event_schema AS schema,
+              contexts->'data' AS contexts, context->'snowplow'->>'namespace' AS namespace
        FROM events ORDER BY user_id, event`,
     );
     expect(rows).toHaveLength(6);

@@ -28,6 +28,7 @@ import {
   partitionOf,
   readErrorLine,
   rowProblem,
+  SENT_COLUMNS,
 } from '../../src/layout/index.js';
 import { errorsSelect, eventsSelect, rawSource, sqlColumns, sqlString } from '../../src/query/index.js';
 import { EVENT_PARQUET_SCHEMA, parquetColumns } from '../../src/sink/formats/parquet.js';
@@ -49,6 +50,13 @@ const FULL_INPUT = {
   original_timestamp: Math.floor(ARRIVAL_MS / 1000) - 12,
   properties: { total: 12.5, items: [{ sku: 'a' }] },
   context: { page: { path: '/cart' } },
+  anonymous_id: 'anon_1',
+  traits: { plan: 'pro' },
+  group_id: 'acme',
+  previous_id: 'anon_0',
+  integrations: { All: true },
+  event_schema: 'iglu:com.acme/purchase/jsonschema/1-0-0',
+  contexts: { schema: 'iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0', data: [] },
 };
 
 function parsedFull() {
@@ -227,6 +235,28 @@ describe('schemas derived from the column tables', () => {
     expect(empty).toEqual([...sqlColumns(EVENT_COLUMNS), ...sqlColumns(PARTITION_COLUMNS)].map(aliasTypes));
   });
 
+  it('reads objects landed before the sent columns were added: those columns are null there', async () => {
+    // Prepare: an event landed as it was before `SENT_COLUMNS`, its Segment fields under `context`.
+    const { anonymous_id, traits, group_id, previous_id, integrations, event_schema, contexts, ...old } =
+      parsedFull();
+    const before = { ...old, context: { anonymous_id, traits } };
+    const ndjson = await writeLanded('events', [JSON.stringify(before)]);
+    const parquet = path.join(path.dirname(ndjson), 'before.parquet');
+    await rows(
+      `COPY (SELECT * EXCLUDE (${columnNames(SENT_COLUMNS).join(', ')}) FROM read_parquet(${sqlString((await landed('parquet')).events)}, hive_partitioning = false)) TO ${sqlString(parquet)} (FORMAT parquet)`,
+    );
+
+    // Act and Assess: both forms read, with every column, the new ones null, context as it was.
+    const sql = (files: { ndjson: string[]; parquet: string[] }) =>
+      `SELECT user_id, anonymous_id, traits, contexts, context->>'anonymous_id' AS old FROM (${rawSource(EVENT_COLUMNS, files)})`;
+    expect(await rows(sql({ ndjson: [ndjson], parquet: [] }))).toEqual([
+      { user_id: 'user_1', anonymous_id: null, traits: null, contexts: null, old: 'anon_1' },
+    ]);
+    expect(await rows(sql({ ndjson: [], parquet: [parquet] }))).toEqual([
+      { user_id: 'user_1', anonymous_id: null, traits: null, contexts: null, old: null },
+    ]);
+  });
+
   it('writes Parquet whose own column types are the events view types', async () => {
     const { events } = await landed('parquet');
 
@@ -304,7 +334,7 @@ describe('schemas derived from the column tables', () => {
 
   it('adds a column to every schema, in its place, from one row of the table', async () => {
     const row: Column = {
-      name: 'anonymous_id',
+      name: 'visitor_id',
       type: 'string',
       optional: true,
       description: 'the id of a visitor not yet known',
@@ -316,7 +346,7 @@ describe('schemas derived from the column tables', () => {
     // Typed everywhere as the other optional text column is.
     const like = <T extends { name: string }>(columns: T[]) => {
       const sessionId = columns.find((c) => c.name === 'session_id');
-      return { ...sessionId, name: 'anonymous_id' };
+      return { ...sessionId, name: 'visitor_id' };
     };
     expect(parquetColumns(extended).at(-1)).toEqual(like(parquetColumns(EVENT_COLUMNS)));
     expect(sqlColumns(extended).map(([name]) => name)).toEqual(names);
@@ -329,11 +359,11 @@ describe('schemas derived from the column tables', () => {
         comment: expect.any(String),
       });
     }
-    const file = await writeLanded('events', [JSON.stringify({ ...parsedFull(), anonymous_id: 'anon_1' })]);
+    const file = await writeLanded('events', [JSON.stringify({ ...parsedFull(), visitor_id: 'anon_1' })]);
     const [read] = await rows(
-      `SELECT anonymous_id, user_id FROM (${rawSource(extended, { ndjson: [file], parquet: [] })})`,
+      `SELECT visitor_id, user_id FROM (${rawSource(extended, { ndjson: [file], parquet: [] })})`,
     );
-    expect(read).toEqual({ anonymous_id: 'anon_1', user_id: 'user_1' });
+    expect(read).toEqual({ visitor_id: 'anon_1', user_id: 'user_1' });
   });
 });
 

@@ -32,16 +32,13 @@ describe('mapSegmentMessage', () => {
       event: 'Order Completed',
       timestamp: '2026-11-25T12:00:00.000Z',
       properties: { total: 30 },
-      context: {
-        library: { name: 'analytics-node' },
-        userAgent: 'ua',
-        anonymous_id: 'anon-1',
-        segment: { type: 'track', integrations: { All: false } },
-      },
+      anonymous_id: 'anon-1',
+      integrations: { All: false },
+      context: { library: { name: 'analytics-node' }, userAgent: 'ua', segment: { type: 'track' } },
     });
   });
 
-  it('lands each call type under its name and keeps what has no column in context', () => {
+  it('lands each call type under its name, with traits, group and previous ids in their columns', () => {
     const base = { anonymousId: 'anon-1', timestamp: '2026-11-25T12:00:00.000Z' };
     expect(landed({ ...base, type: 'page', name: 'Home', properties: { url: '/x' } })).toMatchObject({
       user_id: 'anon-1',
@@ -55,17 +52,19 @@ describe('mapSegmentMessage', () => {
     expect(landed({ ...base, type: 'identify', userId: 'u', traits: { plan: 'pro' } })).toMatchObject({
       user_id: 'u',
       event: 'identify',
-      context: { traits: { plan: 'pro' }, anonymous_id: 'anon-1' },
+      traits: { plan: 'pro' },
+      anonymous_id: 'anon-1',
     });
     expect(
       landed({ ...base, type: 'group', userId: 'u', groupId: 'g-1', traits: { seats: 3 } }),
     ).toMatchObject({
       event: 'group',
-      context: { group_id: 'g-1', traits: { seats: 3 } },
+      group_id: 'g-1',
+      traits: { seats: 3 },
     });
     expect(landed({ ...base, type: 'alias', userId: 'u', previousId: 'anon-1' })).toMatchObject({
       event: 'alias',
-      context: { previous_id: 'anon-1' },
+      previous_id: 'anon-1',
     });
     // The route's type wins over the body's, as Segment's single-call routes do.
     expect(landed({ ...base, type: 'page', event: 'x' }, { type: 'track' }).event).toBe('x');
@@ -98,11 +97,8 @@ describe('mapSegmentMessage', () => {
     });
     if (!batch.ok) throw new Error(batch.message);
     const event = landed(batch.messages[0], { defaults: batch.defaults });
-    expect(event.context).toMatchObject({
-      locale: 'fr',
-      app: { name: 'shop' },
-      segment: { integrations: { Amplitude: true } },
-    });
+    expect(event.context).toMatchObject({ locale: 'fr', app: { name: 'shop' } });
+    expect(event.integrations).toEqual({ Amplitude: true });
   });
 
   it('keeps unknown fields under context.segment.other, but never the write key', () => {

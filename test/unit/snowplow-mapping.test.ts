@@ -45,6 +45,7 @@ describe('mapSnowplowEvent', () => {
       event: 'page_view',
       session_id: 's-1',
       timestamp: '2026-11-25T12:00:01.000Z',
+      anonymous_id: 'd-1',
       context: {
         page: {
           url: 'https://shop.example/cart?x=1',
@@ -53,7 +54,6 @@ describe('mapSnowplowEvent', () => {
           title: 'Cart',
         },
         user_agent: 'Mozilla/5.0',
-        anonymous_id: 'd-1',
         snowplow: {
           app_id: 'shop',
           platform: 'web',
@@ -118,8 +118,10 @@ describe('mapSnowplowEvent', () => {
       expect(event).toMatchObject({
         event: 'add_to_wishlist',
         properties: { sku: 'mug' },
-        context: { snowplow: { schema, contexts: contexts.data } },
+        event_schema: schema,
+        contexts,
       });
+      expect(event.context?.snowplow).not.toHaveProperty('schema');
     }
   });
 

@@ -87,10 +87,14 @@ describe('TrackingPlan.check', () => {
     ]);
   });
 
-  it("checks identify's traits in context.traits", () => {
+  it("checks identify's traits in their column, and in context.traits where older events kept them", () => {
     const verdict = planWith().check(event('identify', {}, { traits: { email: 'not an address' } }));
     expect(!verdict.ok && verdict.violations[0]?.message).toBe(
       'context/traits/email must match format "email" (given "not an address")',
+    );
+    const column = planWith().check({ ...event('identify'), traits: { email: 'still not' } });
+    expect(!column.ok && column.violations[0]?.message).toBe(
+      'traits/email must match format "email" (given "still not")',
     );
   });
 

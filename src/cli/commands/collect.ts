@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES } from '../../core/limits.js';
 import type { StreamLocation } from '../../core/locations.js';
+import { TrackingPlan } from '../../plan/index.js';
 import { LocalStream } from '../../stream/local/index.js';
 import { integer, options } from '../options.js';
 import { connectStream } from '../pipeline.js';
@@ -12,6 +13,7 @@ import { onShutdown } from '../signals.js';
 const DEFAULT_PORT = 8080;
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_MAX_PENDING_RECORDS = 50_000;
+const DEFAULT_PUT_TIMEOUT_MS = 10_000;
 const SEGMENT_MAX_MESSAGE_BYTES = 32 * 1024;
 const SEGMENT_MAX_BATCH_BYTES = 500 * 1024;
 const ORIGIN = /^https?:\/\/[^/?#\s]+$/;
@@ -25,11 +27,14 @@ interface CollectFlags {
   corsOrigin?: string[];
   maxBody: number;
   maxPending: number;
+  putTimeout: number;
   segmentMaxMessage: number;
   segmentMaxBatch: number;
   clientIp?: boolean;
+  ipAnonymize?: boolean;
   trustProxy?: boolean;
   consumer: string;
+  trackingPlan?: string;
 }
 
 function origin(raw: string, previous: string[] | undefined): string[] {
@@ -84,6 +89,14 @@ export function collectCommand(): Command {
     )
     .addOption(
       new Option(
+        '--put-timeout <ms>',
+        'how long an event may wait for the stream: then 503 (the stream is down) or 429 (it is throttling)',
+      )
+        .argParser(integer('put timeout', 100, 600_000))
+        .default(DEFAULT_PUT_TIMEOUT_MS),
+    )
+    .addOption(
+      new Option(
         '--segment-max-message <bytes>',
         "largest Segment message, decompressed (Segment's own limit)",
       )
@@ -97,9 +110,16 @@ export function collectCommand(): Command {
     )
     .addOption(new Option('--client-ip', "record each event's client IP address as context.ip"))
     .addOption(
+      new Option(
+        '--ip-anonymize',
+        'with --client-ip: record only the network, IPv4 to /24 and IPv6 to /48, before events reach the stream',
+      ),
+    )
+    .addOption(
       new Option('--trust-proxy', 'take the client address from X-Forwarded-For (behind your own proxy)'),
     )
     .addOption(options.consumer('the consumer whose lag the dashboard shows (embedded stream)'))
+    .addOption(options.trackingPlan())
     .addHelpText(
       'after',
       '\nPOST /v1/events takes one event, a JSON array, {"batch": [...]} or NDJSON (application/x-ndjson) and\n' +
@@ -120,6 +140,10 @@ export function collectCommand(): Command {
 async function collect(flags: CollectFlags): Promise<void> {
   // The server and its dependencies load only for this command, keeping the other commands quick to start.
   const { createCollector, ConsumerLagProbe } = await import('../../collector/index.js');
+  if (flags.ipAnonymize && !flags.clientIp) {
+    throw new ConfigError('--ip-anonymize anonymises the address --client-ip records: give both');
+  }
+  const plan = flags.trackingPlan === undefined ? undefined : await TrackingPlan.fromFile(flags.trackingPlan);
   const { stream } = await connectStream(flags.stream, flags.shards);
   // The embedded log keeps the consumer's checkpoints, so the dashboard can show how far behind it is.
   const probe = stream instanceof LocalStream ? new ConsumerLagProbe(stream, flags.consumer) : undefined;
@@ -131,9 +155,12 @@ async function collect(flags: CollectFlags): Promise<void> {
       corsOrigins: flags.corsOrigin ?? ['*'],
       maxBodyBytes: flags.maxBody,
       maxPendingRecords: flags.maxPending,
+      putTimeoutMs: flags.putTimeout,
+      ...(plan === undefined ? {} : { trackingPlan: plan }),
       segmentMaxMessageBytes: flags.segmentMaxMessage,
       segmentMaxBatchBytes: flags.segmentMaxBatch,
       recordClientIp: flags.clientIp ?? false,
+      anonymizeIp: flags.ipAnonymize ?? false,
       trustProxy: flags.trustProxy ?? false,
       consumerLag: async () =>
         probe === undefined

@@ -4,6 +4,7 @@ import { ConfigError, describeError } from '../../core/errors.js';
 import type { StreamLocation } from '../../core/locations.js';
 import type { RecordToPut } from '../../core/ports.js';
 import { parseEventRecord } from '../../event/index.js';
+import { describeViolations, TrackingPlan } from '../../plan/index.js';
 import { BatchingProducer, uuidv7 } from '../../producer/index.js';
 import { byteLines } from '../lines.js';
 import { options } from '../options.js';
@@ -21,6 +22,7 @@ interface ProduceFlags {
   input?: string;
   raw?: boolean;
   json?: boolean;
+  trackingPlan?: string;
 }
 
 export function produceCommand(): Command {
@@ -38,22 +40,28 @@ export function produceCommand(): Command {
     .addOption(
       new Option('--raw', "with --input: send each line's bytes untouched, unvalidated (for replays)"),
     )
+    .addOption(options.trackingPlan())
     .addOption(options.json())
     .addHelpText(
       'after',
-      '\nInput lines are validated like every event ({"user_id","event","timestamp"} at least; epoch seconds,\nmilliseconds or ISO 8601): bad lines are reported with their line numbers and the exit code is 1.\nEvents without an event_id get a UUIDv7.',
+      '\nInput lines are validated like every event ({"user_id","event","timestamp"} at least; epoch seconds,\nmilliseconds or ISO 8601): bad lines are reported with their line numbers and the exit code is 1.\nWith --tracking-plan, lines the plan refuses are reported (with its reason) and not sent, and the exit\ncode is 1. Events without an event_id get a UUIDv7.',
     )
     .action((flags: ProduceFlags) => produce(flags));
 }
 
 async function produce(flags: ProduceFlags): Promise<void> {
   if (flags.raw && flags.input === undefined) throw new ConfigError('--raw needs --input FILE or --input -');
+  if (flags.trackingPlan !== undefined && (flags.input === undefined || flags.raw)) {
+    throw new ConfigError('--tracking-plan checks the lines of --input FILE (without --raw)');
+  }
+  const plan = flags.trackingPlan === undefined ? undefined : await TrackingPlan.fromFile(flags.trackingPlan);
   const { stream } = await connectStream(flags.stream, flags.shards);
   const producer = new BatchingProducer(stream);
   const stop = new AbortController();
   const removeHandlers = onShutdown(() => stop.abort());
   const started = performance.now();
   let invalid = 0;
+  let unplanned = 0;
   const notAccepted: string[] = [];
   const onRejected = (error: unknown) => {
     if (notAccepted.length < 10) notAccepted.push(describeError(error));
@@ -71,9 +79,10 @@ async function produce(flags: ProduceFlags): Promise<void> {
       const input = flags.input === '-' ? process.stdin : createReadStream(flags.input);
       for await (const { line, number } of byteLines(input)) {
         if (stop.signal.aborted) break;
-        const record = flags.raw ? rawRecord(line, number) : validRecord(line);
+        const record = flags.raw ? rawRecord(line, number) : validRecord(line, plan);
         if ('error' in record) {
-          invalid++;
+          if (record.byPlan) unplanned++;
+          else invalid++;
           process.stderr.write(`activity: line ${number}: ${record.error}\n`);
           continue;
         }
@@ -91,6 +100,7 @@ async function produce(flags: ProduceFlags): Promise<void> {
   const summary = {
     accepted: producer.stats.accepted,
     invalid,
+    ...(plan === undefined ? {} : { refused_by_plan: unplanned }),
     rejected: producer.stats.failed,
     seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
   };
@@ -98,17 +108,28 @@ async function produce(flags: ProduceFlags): Promise<void> {
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
     process.stdout.write(
-      `activity produce: ${formatCount(summary.accepted)} accepted, ${formatCount(invalid)} invalid lines, ${formatCount(summary.rejected)} refused by the stream, in ${summary.seconds.toFixed(2)} s\n`,
+      `activity produce: ${formatCount(summary.accepted)} accepted, ${formatCount(invalid)} invalid lines, ${plan === undefined ? '' : `${formatCount(unplanned)} refused by the tracking plan, `}${formatCount(summary.rejected)} refused by the stream, in ${summary.seconds.toFixed(2)} s\n`,
     );
   }
-  if (invalid > 0 || summary.rejected > 0) process.exitCode = 1;
+  if (invalid > 0 || unplanned > 0 || summary.rejected > 0) process.exitCode = 1;
 }
 
-/** A validated input line, with an event_id added when it has none. */
-function validRecord(line: Buffer): RecordToPut | { error: string } {
+/**
+ * A validated input line, with an event_id added when it has none, as the tracking plan (if any) lands
+ * it: without dropped properties, or flagged; or why it is not sent.
+ */
+function validRecord(
+  line: Buffer,
+  plan: TrackingPlan | undefined,
+): RecordToPut | { error: string; byPlan: boolean } {
   const result = parseEventRecord(line, { receivedAt: Date.now(), fallbackId: () => uuidv7(Date.now()) });
-  if (!result.ok) return { error: `${result.reason}: ${result.message}` };
-  const { received_at: _receivedAt, ...event } = result.event;
+  if (!result.ok) return { error: `${result.reason}: ${result.message}`, byPlan: false };
+  const verdict = plan?.check(result.event) ?? { ok: true, event: result.event };
+  if (!verdict.ok) {
+    const { reason, message } = describeViolations(verdict.violations);
+    return { error: `${reason}: ${message}`, byPlan: true };
+  }
+  const { received_at: _receivedAt, ...event } = verdict.event;
   return { partitionKey: event.user_id, data: Buffer.from(JSON.stringify(event)) };
 }
 

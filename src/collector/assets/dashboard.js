@@ -155,12 +155,18 @@
       `${number.format(snapshot.activeUsers)}${snapshot.activeUsersCapped ? '+' : ''}`;
     byId('accepted').textContent = number.format(snapshot.accepted);
     byId('rejected-total').textContent = number.format(snapshot.rejected);
+    byId('refused-total').textContent = number.format(snapshot.refused);
     showLag(snapshot.lag);
     bars(byId('top-events'), snapshot.topEvents, 'no events yet');
     bars(
       byId('rejected'),
       snapshot.rejectedByReason.map((row) => ({ name: row.reason, count: row.count })),
       'none rejected',
+    );
+    bars(
+      byId('refused'),
+      snapshot.refusedByReason.map((row) => ({ name: row.reason, count: row.count })),
+      'none refused',
     );
     draw(snapshot);
   };

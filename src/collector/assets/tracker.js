@@ -188,9 +188,9 @@
       event: String(event),
       timestamp: new Date().toISOString(),
       session_id: session(),
+      anonymous_id: anonymousId,
       properties: properties ?? {},
       context: {
-        anonymous_id: anonymousId,
         page: page(),
         locale: navigator.language,
         screen: { width: screen.width, height: screen.height },

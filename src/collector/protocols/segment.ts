@@ -1,21 +1,21 @@
 /**
  * Segment's HTTP Tracking API mapped into the one event. Pure functions: no HTTP, no clock, so the
- * mapping can be tested alone and promoted to columns of its own later by changing this file only.
+ * mapping can be tested alone. Fields our envelope lacks land in columns of their own (`SENT_COLUMNS`).
  *
  * | Segment                       | the event                                              |
  * |-------------------------------|--------------------------------------------------------|
  * | `messageId`                   | `event_id` (retries keep it, so `events` dedupes them)  |
  * | `userId`, else `anonymousId`  | `user_id`                                               |
- * | `anonymousId`                 | `context.anonymous_id`                                  |
+ * | `anonymousId`                 | `anonymous_id`                                          |
  * | `type` + `event` / `name`     | `event`: track's name, `page_view`, `screen_view`, `identify`, `group`, `alias` |
  * | `originalTimestamp`, else `timestamp` | `timestamp`, corrected for skew with `sentAt`   |
  * | `sentAt` (message or batch)   | `sent_at`                                               |
  * | `properties`                  | `properties` (page/screen `name`, `category` added)     |
- * | `traits` (or `context.traits`) | `context.traits`                                       |
- * | `groupId`                     | `context.group_id`                                      |
- * | `previousId`                  | `context.previous_id`                                   |
+ * | `traits` (or `context.traits`) | `traits`                                               |
+ * | `groupId`                     | `group_id`                                              |
+ * | `previousId`                  | `previous_id`                                           |
  * | `context`                     | `context`, as sent                                      |
- * | `integrations`                | `context.segment.integrations`                          |
+ * | `integrations` (batch's merged) | `integrations`                                        |
  * | `type`                        | `context.segment.type`                                  |
  * | any other field               | `context.segment.other` (`writeKey` is never kept)      |
  */
@@ -129,16 +129,7 @@ export function mapSegmentMessage(
     };
   }
   const context: Record<string, unknown> = given === undefined ? {} : given;
-  if (anonymousId !== undefined) context.anonymous_id = anonymousId;
-  const traits = message.traits ?? context.traits;
-  if (traits !== undefined) context.traits = traits;
-  if (message.groupId !== undefined) context.group_id = identity(message.groupId) ?? message.groupId;
-  if (message.previousId !== undefined)
-    context.previous_id = identity(message.previousId) ?? message.previousId;
-
   const segment: Record<string, unknown> = { type };
-  const integrations = mergeObjects(defaults.integrations, message.integrations);
-  if (integrations !== undefined) segment.integrations = integrations;
   const other = otherFields(message);
   if (other !== undefined) segment.other = other;
   context.segment = segment;
@@ -149,6 +140,14 @@ export function mapSegmentMessage(
     timestamp: message.originalTimestamp ?? message.timestamp ?? options.receivedAt,
     context,
   };
+  if (anonymousId !== undefined) value.anonymous_id = anonymousId;
+  const traits = message.traits ?? (isObject(context.traits) ? context.traits : undefined);
+  if (traits !== undefined) value.traits = traits;
+  if (message.groupId !== undefined) value.group_id = identity(message.groupId) ?? message.groupId;
+  if (message.previousId !== undefined)
+    value.previous_id = identity(message.previousId) ?? message.previousId;
+  const integrations = mergeObjects(defaults.integrations, message.integrations);
+  if (integrations !== undefined) value.integrations = integrations;
   if (message.messageId !== undefined) value.event_id = message.messageId;
   const sentAt = message.sentAt ?? defaults.sentAt;
   if (sentAt !== undefined && (message.originalTimestamp !== undefined || message.timestamp !== undefined)) {
@@ -203,15 +202,14 @@ export function readSegmentBatch(
 }
 
 /**
- * Where a value of a message lands in the event, by its path in the message: under `properties` or
- * `context` as sent, or moved into `context` (traits, integrations, fields this mapping does not
+ * Where a value of a message lands in the event, by its path in the message: under `properties`,
+ * `context`, `traits` or `integrations` as sent, or moved into `context` (fields this mapping does not
  * read); undefined for what lands elsewhere or not at all.
  */
 export function segmentLandedPath(path: readonly (string | number)[]): (string | number)[] | undefined {
   const [field, ...rest] = path;
-  if (field === 'properties' || field === 'context') return [field, ...rest];
-  if (field === 'traits') return ['context', 'traits', ...rest];
-  if (field === 'integrations') return ['context', 'segment', 'integrations', ...rest];
+  if (field === 'properties' || field === 'context' || field === 'traits' || field === 'integrations')
+    return [field, ...rest];
   if (typeof field === 'string' && !MAPPED.has(field)) return ['context', 'segment', 'other', field, ...rest];
   return undefined;
 }

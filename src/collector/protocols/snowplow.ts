@@ -2,22 +2,22 @@ import { isUtf8 } from 'node:buffer';
 
 /**
  * Snowplow's tracker protocol mapped into the one event. Pure functions: no HTTP, no clock, so the
- * mapping can be tested alone and promoted to columns of its own later by changing this file only.
+ * mapping can be tested alone. Fields our envelope lacks land in columns of their own (`SENT_COLUMNS`).
  *
  * | Snowplow                         | the event                                              |
  * |----------------------------------|--------------------------------------------------------|
  * | `eid`                            | `event_id` (retries keep it, so `events` dedupes them)  |
  * | `uid`, else `duid`               | `user_id`                                               |
- * | `duid`                           | `context.anonymous_id`                                  |
+ * | `duid`                           | `anonymous_id`                                          |
  * | `e=pv` / `pp`                    | `event` `page_view` / `page_ping` (`pp_*` in `properties`) |
  * | `e=se`                           | `event` is `se_ac`; `se_ca`, `se_ac`, `se_la`, `se_pr`, `se_va` in `properties` |
- * | `e=ue` (`ue_pr` / `ue_px`)       | `event` is the schema's name; its data in `properties`; the URI in `context.snowplow.schema` |
+ * | `e=ue` (`ue_pr` / `ue_px`)       | `event` is the schema's name; its data in `properties`; the URI in `event_schema` |
  * | `e=tr` / `ti`                    | `transaction` / `transaction_item`, their fields in `properties` |
  * | `ttm`, else `dtm` + `stm`        | `timestamp` (derived: `dtm + (received − stm)`), `sent_at` |
  * | `sid`                            | `session_id`                                            |
  * | `url`, `refr`, `page`            | `context.page.url`, `.referrer`, `.title` (and `.path`) |
  * | `ua`                             | `context.user_agent`                                    |
- * | `co` / `cx`                      | `context.snowplow.contexts`                             |
+ * | `co` / `cx`                      | `contexts`, as sent (`{schema, data: [...]}`)           |
  * | `aid`, `p`, `tv`, `tna`, `nuid`, `vid` | `context.snowplow.app_id`, `.platform`, `.tracker`, `.namespace`, `.network_user_id`, `.session_index` |
  * | any other field                  | `context.snowplow.fields`                               |
  */
@@ -172,6 +172,7 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
   const snowplow: Record<string, unknown> = {};
   const texts: { ue?: string; contexts?: string } = {};
   const context: Record<string, unknown> = { snowplow };
+  let schema: string | undefined;
   let event: unknown;
   let properties: Record<string, unknown> | undefined;
   switch (e) {
@@ -221,7 +222,7 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
         };
       }
       event = uri[2];
-      snowplow.schema = inner.schema;
+      schema = inner.schema;
       if (inner.data !== undefined) {
         if (!isObject(inner.data)) {
           return {
@@ -254,13 +255,11 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
         message: 'co / cx must hold {"schema": …, "data": [ {"schema", "data"}, … ]}',
       };
     }
-    snowplow.contexts = data;
   }
 
   const page = pageOf(fields);
   if (page !== undefined) context.page = page;
   if (fields.ua !== undefined) context.user_agent = fields.ua;
-  if (fields.duid !== undefined) context.anonymous_id = fields.duid;
   for (const [field, name] of TRACKER_PAIRS) if (fields[field] !== undefined) snowplow[name] = fields[field];
   if (fields.vid !== undefined) snowplow.session_index = numeric(fields.vid);
   let other: Record<string, unknown> | undefined;
@@ -273,6 +272,9 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
   if (other !== undefined) snowplow.fields = other;
 
   const value: Record<string, unknown> = { user_id: user, event, context };
+  if (fields.duid !== undefined) value.anonymous_id = fields.duid;
+  if (schema !== undefined) value.event_schema = schema;
+  if (contexts.value !== undefined) value.contexts = contexts.value;
   if (fields.eid !== undefined) value.event_id = fields.eid;
   if (fields.sid !== undefined) value.session_id = fields.sid;
   if (properties !== undefined) value.properties = properties;

@@ -112,8 +112,7 @@ function mapEvents(events: readonly unknown[], facts: RequestFacts, text: string
     if (contexts !== undefined) {
       texts.push({
         text: contexts,
-        landed: ([top, ...rest]) =>
-          top === 'data' ? { index, path: ['context', 'snowplow', 'contexts', ...rest] } : undefined,
+        landed: (path) => ({ index, path: ['contexts', ...path] }),
       });
     }
   }
