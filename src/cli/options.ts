@@ -57,6 +57,16 @@ export function parseFromTime(raw: string, now = Date.now()): Date {
   return new Date(ms);
 }
 
+/** A span of time back from now, as `--before` and `--from` take durations: `90m`, `24h`, `7d`. */
+export function parseSpan(raw: string): number {
+  // A duration ago from the epoch is minus the duration; a time (ISO, epoch) would not be negative.
+  const ago = parseTimeOrAgo(raw, 0);
+  if (ago === undefined || !(ago < 0)) {
+    throw new ConfigError(`--span must be a duration such as 90m, 24h or 7d (given "${raw}")`);
+  }
+  return -ago;
+}
+
 function option<T>(
   flags: string,
   description: string,
@@ -114,6 +124,25 @@ export const options = {
     ),
   users: () => option('--users <u>', 'simulated users', integer('users', 1, 10_000_000), '1000'),
   seed: () => new Option('--seed <s>', 'seed for a reproducible simulation (default: random)'),
+  span: () =>
+    option(
+      '--span <duration>',
+      'spread simulated event times over the past DURATION (90m, 24h, 7d) with a daily rhythm (default: the time of sending)',
+      parseSpan,
+    ),
+  violations: () =>
+    option(
+      '--violations <share>',
+      'share of simulated events (0 to 1) that break a rule of examples/shop-tracking-plan.json on purpose',
+      (raw) => {
+        const value = Number(raw);
+        if (raw.trim() === '' || !(value >= 0 && value <= 1)) {
+          throw new ConfigError(`--violations must be a share between 0 and 1 (given "${raw}")`);
+        }
+        return value;
+      },
+      '0',
+    ),
   json: () => new Option('--json', 'end with one JSON summary line on stdout'),
   batchSize: () =>
     option(

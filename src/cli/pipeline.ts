@@ -89,6 +89,10 @@ export interface SimulateOptions {
   rate?: number;
   users: number;
   seed?: string;
+  /** Spreads event times over this many milliseconds back from the start (see `SimulatorOptions.span`). */
+  span?: number;
+  /** The share of events given a deliberate tracking-plan violation. */
+  violations?: number;
   signal: AbortSignal;
   /** Called for each record the producer could not put (never silently dropped). */
   onRejected: (error: unknown) => void;
@@ -102,6 +106,8 @@ export async function simulate(producer: BatchingProducer, options: SimulateOpti
   const simulator = new Simulator({
     users: options.users,
     ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.span === undefined ? {} : { span: options.span }),
+    ...(options.violations === undefined ? {} : { violations: options.violations }),
   });
   const limit = options.events ?? Number.POSITIVE_INFINITY;
   const started = performance.now();

@@ -2,6 +2,7 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import { describeError, StreamError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { compareSequenceNumbers } from '../core/sequence-numbers.js';
+import { enrich } from '../enrich/index.js';
 import {
   type ActivityEvent,
   type ParseResult,
@@ -147,7 +148,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       else if (line !== undefined) group.events.push(line);
     };
     const landEvent = (result: Extract<ParseResult, { ok: true }>, shardId: string, seq: string) => {
-      const { event } = result;
+      const event = enrich(result.event);
       if (forgotten?.has(event.user_id)) {
         dropped++;
         // Its object keeps the name it had before the user was forgotten: a replay overwrites it.

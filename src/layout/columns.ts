@@ -42,6 +42,8 @@ export interface Column {
   readonly optional?: boolean;
   /** Required once landed, but filled in by the pipeline when a producer leaves it out. */
   readonly assigned?: boolean;
+  /** Filled in by the consumer (enrichment) and never sent: producers' input has no such field. */
+  readonly derived?: boolean;
   /** One line for people: the Glue column comment is made from it. */
   readonly description: string;
 }
@@ -78,11 +80,12 @@ interface InputValue extends Omit<LandedValue, 'timestamp'> {
 
 type Flat<T> = { [K in keyof T]: T[K] } & {};
 
-type Typed<T extends ColumnTable, Values, Optional> = Flat<
+type Typed<T extends ColumnTable, Values, Optional, Left = never> = Flat<
   {
-    [C in T[number] as C extends Optional ? never : C['name']]: Values[C['type'] & keyof Values];
+    [C in T[number] as C extends Optional | Left ? never : C['name']]: Values[C['type'] & keyof Values];
   } & {
-    [C in T[number] as C extends Optional ? C['name'] : never]?: Values[C['type'] & keyof Values];
+    [C in T[number] as C extends Left ? never : C extends Optional ? C['name'] : never]?: Values[C['type'] &
+      keyof Values];
   }
 >;
 
@@ -90,7 +93,17 @@ type Typed<T extends ColumnTable, Values, Optional> = Flat<
 export type RowOf<T extends ColumnTable> = Typed<T, LandedValue, { optional: true }>;
 
 /** A row as producers send it: columns the pipeline assigns may be left out, times in any form. */
-export type InputOf<T extends ColumnTable> = Typed<T, InputValue, { optional: true } | { assigned: true }>;
+export type InputOf<T extends ColumnTable> = Typed<
+  T,
+  InputValue,
+  { optional: true } | { assigned: true },
+  { derived: true }
+>;
+
+/** The columns producers may send: all but the derived ones. */
+export function inputColumns(columns: ColumnTable): ColumnTable {
+  return columns.filter((c) => c.derived !== true);
+}
 
 const IS: Record<LogicalType, [(value: unknown) => boolean, noun: string]> = {
   string: [(v) => typeof v === 'string', 'a string'],

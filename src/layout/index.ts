@@ -8,6 +8,7 @@ export {
   columnNames,
   columnTable,
   type InputOf,
+  inputColumns,
   type JsonValue,
   LOGICAL_TYPES,
   type LogicalType,

@@ -10,6 +10,22 @@ import { ConfigError } from '../../src/core/errors.js';
 import { EVENT_PARQUET_SCHEMA } from '../../src/sink/formats/parquet.js';
 import { cleanUpSynths, ROOT, type Synthesized, synth } from './synth.js';
 
+/** The enrichment columns, the same in both formats: text, and `is_bot` a boolean. */
+const ENRICHMENT_COLUMNS = [
+  'browser',
+  'browser_version',
+  'os',
+  'device_type',
+  'is_bot',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_term',
+  'utm_content',
+  'referrer_host',
+  'referrer_medium',
+].map((name) => [name, name === 'is_bot' ? 'boolean' : 'string']);
+
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
 
 function only(template: Template, type: string, props?: Record<string, unknown>): [string, Resource] {
@@ -558,6 +574,7 @@ describe('query', () => {
       ['original_timestamp', 'string'],
       ['properties', 'string'],
       ['context', 'string'],
+      ...ENRICHMENT_COLUMNS,
     ]);
     expect(input.PartitionKeys).toEqual([
       expect.objectContaining({ Name: 'dt', Type: 'string' }),
@@ -634,6 +651,7 @@ describe('query', () => {
       ['original_timestamp', 'timestamp'],
       ['properties', 'string'],
       ['context', 'string'],
+      ...ENRICHMENT_COLUMNS,
     ]);
     expect(input.Parameters.classification).toBe('parquet');
     expect(input.Parameters.compressionType).toBeUndefined();
@@ -649,10 +667,11 @@ describe('query', () => {
         expect(column.logical_type).toEqual({ type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' });
         return 'timestamp';
       }
+      if (column.type === 'BOOLEAN') return 'boolean';
       return column.type === 'BYTE_ARRAY' ? 'string' : `no mapping for ${column.type}`;
     };
     const written = EVENT_PARQUET_SCHEMA.slice(1).map((column) => [column.name, athenaType(column)]);
-    expect(written).toHaveLength(10);
+    expect(written).toHaveLength(10 + ENRICHMENT_COLUMNS.length);
     expect(columnTypes(table(variant.template, 'events'))).toEqual(written);
     // The NDJSON table has the same names in the same order: only the types of the times differ.
     expect(columnTypes(table(t, 'events')).map(([name]) => name)).toEqual(written.map(([name]) => name));

@@ -52,6 +52,30 @@ for (const { label, node, major } of LAMBDA_RUNTIMES) {
       expect((await readLanded(sink)).events.map((e) => e.event_id)).toEqual(['a', 'b']);
     });
 
+    it('enriches events: the user agent, campaign and referrer land as columns', async () => {
+      const sink = path.join(await tempDir(), 'sink');
+      const context = {
+        user_agent: 'Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0',
+        page: { url: 'https://shop.example/?utm_source=ads&utm_medium=cpc', referrer: 'https://t.co/x' },
+      };
+      const event = eventOf([kinesisRecord(activityJson({ event_id: 'u', context }), '1')]);
+      const result = await invokeAlone(event, { SINK_URL: `file://${sink}` });
+      expect(result.output).toEqual({ batchItemFailures: [] });
+      expect((await readLanded(sink)).events).toMatchObject([
+        {
+          event_id: 'u',
+          browser: 'Firefox',
+          os: 'Android',
+          device_type: 'mobile',
+          is_bot: false,
+          utm_source: 'ads',
+          utm_medium: 'cpc',
+          referrer_host: 't.co',
+          referrer_medium: 'social',
+        },
+      ]);
+    });
+
     it('de-aggregates a KPL aggregated record: each user record lands as an event or an error of its own', async () => {
       const sink = path.join(await tempDir(), 'sink');
       const aggregated = kplAggregate([

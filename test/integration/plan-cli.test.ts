@@ -9,13 +9,14 @@ import { useTempDir } from '../support/temp.js';
 
 const tempDir = useTempDir();
 
-async function simulatedSink() {
+async function simulatedSink(...extra: string[]) {
   const dir = await tempDir();
   const sink = path.join(dir, 'sink');
   const run = await runCli([
     'run',
     ...['--events', '2000', '--users', '50', '--seed', 'plan'],
     ...['--stream', path.join(dir, 'stream'), '--sink', sink],
+    ...extra,
   ]);
   expect(run.code, run.stderr).toBe(0);
   return { dir, sink };
@@ -31,9 +32,9 @@ async function count(sink: string, sql: string): Promise<number> {
 }
 
 describe('activity plan', () => {
-  it('infers a plan from the simulated shop that its own data passes, even rejecting unplanned properties', async () => {
-    // Prepare
-    const { dir, sink } = await simulatedSink();
+  it('infers a plan from a simulated day that its own data passes, even rejecting unplanned properties', async () => {
+    // Prepare: a day of browsers and bots, page URLs with campaigns, referrers of every kind.
+    const { dir, sink } = await simulatedSink('--span', '24h', '--events', '5000');
     const file = path.join(dir, 'plan.json');
     // Act
     const infer = await runCli(['plan', 'infer', '--sink', sink, '--out', file]);
@@ -58,9 +59,13 @@ describe('activity plan', () => {
       'purchase',
     ]);
     expect(diff.code, diff.stderr).toBe(0);
+    expect(draft.events.page_view?.properties).toMatchObject({
+      required: ['path', 'title', 'url'],
+      properties: { url: { type: 'string' }, referrer: { type: 'string' } },
+    });
     expect(JSON.parse(diff.stdout)).toEqual({
-      events: 2000,
-      passing: 2000,
+      events: 5000,
+      passing: 5000,
       unplannedEvents: {},
       unseenEvents: [],
       unplannedProperties: {},
@@ -75,6 +80,8 @@ describe('activity plan', () => {
       await readFile(path.resolve('examples/shop-tracking-plan.json'), 'utf8'),
     ) as PlanFile;
     delete shop.events.logout;
+    // Refused, not flagged: `passing` counts the events that would land unflagged.
+    shop.policies = { ...shop.policies, violations: 'reject' };
     shop.events.purchase = {
       properties: {
         type: 'object',

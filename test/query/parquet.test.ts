@@ -4,6 +4,7 @@ import { parquetMetadata } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../src/consumer/index.js';
 import type { ActivityEvent } from '../../src/event/index.js';
+import { type ColumnTable, EVENT_COLUMNS } from '../../src/layout/index.js';
 import { parseLandingFormat } from '../../src/sink/formats/index.js';
 import { encodeEventsParquet } from '../../src/sink/formats/parquet.js';
 import { DirectoryStore } from '../../src/sink/index.js';
@@ -38,6 +39,10 @@ describe('events as Parquet', () => {
     received_at: '2026-11-25T19:31:12.400Z',
   };
 
+  /** The enrichment columns, null in events that were not enriched. */
+  const ENRICHMENT = (EVENT_COLUMNS as ColumnTable).filter((c) => c.derived === true).map((c) => c.name);
+  const unenriched = Object.fromEntries(ENRICHMENT.map((name) => [name, null]));
+
   it('writes the landed fields with timestamps as UTC instants and JSON columns, read back as written', async () => {
     const bytes = encodeEventsParquet([full, bare]);
     const metadata = parquetMetadata(toArrayBuffer(bytes));
@@ -53,6 +58,7 @@ describe('events as Parquet', () => {
       'original_timestamp',
       'properties',
       'context',
+      ...ENRICHMENT,
     ]);
     expect(columns.timestamp).toMatchObject({
       type: 'INT64',
@@ -81,8 +87,16 @@ describe('events as Parquet', () => {
         original_timestamp: iso(r.original_timestamp),
       })),
     ).toEqual([
-      full,
-      { ...bare, session_id: null, sent_at: null, original_timestamp: null, properties: null, context: null },
+      { ...full, ...unenriched },
+      {
+        ...bare,
+        session_id: null,
+        sent_at: null,
+        original_timestamp: null,
+        properties: null,
+        context: null,
+        ...unenriched,
+      },
     ]);
   });
 

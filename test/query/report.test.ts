@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Simulator } from '../../src/producer/index.js';
 import { collectReport, renderReport } from '../../src/report/index.js';
 import { DirectoryStore } from '../../src/sink/index.js';
 import { launchChromium } from '../support/browser.js';
@@ -116,5 +117,26 @@ describe('activity report', () => {
     const html = renderReport(data);
     expect(html).toContain('No events landed yet.');
     expect(html).toContain('No records in errors/.');
+  });
+});
+
+describe('activity report over a simulated day', () => {
+  it('shows sessions of minutes over many hours', async () => {
+    const sink = await tempDir();
+    const end = Date.parse('2026-12-03T12:00:00.000Z');
+    const simulator = new Simulator({ users: 200, seed: 'report-day', span: 86_400_000, now: () => end });
+    const lines = Array.from({ length: 6000 }, () => simulator.nextEncoded().data.toString('utf8'));
+    await land(new DirectoryStore(sink), lines, { format: 'ndjson' });
+
+    const data = await collectReport({ kind: 'directory', path: sink });
+
+    expect(data.events).toBe(6000);
+    const hours = new Set(data.buckets.filter((_, i) => data.activity.some((s) => (s.values[i] ?? 0) > 0)));
+    expect(Date.parse(data.lastEvent ?? '') - Date.parse(data.firstEvent ?? '')).toBeGreaterThan(
+      20 * 3_600_000,
+    );
+    expect(hours.size).toBeGreaterThan(10);
+    expect(data.medianSessionSeconds).toBeGreaterThan(60);
+    expect(data.medianSessionSeconds).toBeLessThan(30 * 60);
   });
 });

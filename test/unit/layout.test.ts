@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { eventColumns, ERROR_COLUMNS as GLUE_ERROR_COLUMNS, glueColumns } from '../../infra/query-tables.js';
 import { createHandler } from '../../src/consumer/index.js';
 import { encodeLines } from '../../src/consumer/landing.js';
+import { enrich } from '../../src/enrich/index.js';
 import {
   type ActivityEventInput,
   type EventInput,
@@ -21,6 +22,7 @@ import {
   type ErrorLine,
   EVENT_COLUMNS,
   errorLine,
+  inputColumns,
   LOGICAL_TYPES,
   PARTITION_COLUMNS,
   Partitioner,
@@ -49,7 +51,6 @@ const FULL_INPUT = {
   sent_at: '2026-11-25T19:31:12.010Z',
   original_timestamp: Math.floor(ARRIVAL_MS / 1000) - 12,
   properties: { total: 12.5, items: [{ sku: 'a' }] },
-  context: { page: { path: '/cart' } },
   anonymous_id: 'anon_1',
   traits: { plan: 'pro' },
   group_id: 'acme',
@@ -57,6 +58,16 @@ const FULL_INPUT = {
   integrations: { All: true },
   event_schema: 'iglu:com.acme/purchase/jsonschema/1-0-0',
   contexts: { schema: 'iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0', data: [] },
+  // Every enrichment column's source: a browser's user agent, a page URL with a campaign, a referrer.
+  context: {
+    page: {
+      path: '/cart',
+      url: 'https://shop.example/cart?utm_source=news&utm_medium=email&utm_campaign=spring&utm_term=mug&utm_content=top',
+      referrer: 'https://www.google.com/',
+    },
+    user_agent:
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  },
 };
 
 function parsedFull() {
@@ -82,7 +93,12 @@ function jsonKind(value: unknown): string {
 }
 
 /** The Glue type an NDJSON column must have to read the JSON kind the pipeline writes there. */
-const GLUE_READS: Record<string, string> = { string: 'string', integer: 'int', object: 'string' };
+const GLUE_READS: Record<string, string> = {
+  string: 'string',
+  integer: 'int',
+  object: 'string',
+  boolean: 'boolean',
+};
 
 /** The Athena type of a Parquet column, from its physical and logical type. */
 function athenaTypeOf(column: (typeof EVENT_PARQUET_SCHEMA)[number]): string {
@@ -100,12 +116,18 @@ describe('the landed layout: one column table per dataset', () => {
   it('lands events as NDJSON lines with exactly the event columns, in order, each of its type', () => {
     const event = parsedFull();
 
-    expect(Object.keys(event)).toEqual(columnNames(EVENT_COLUMNS));
-    expect(rowProblem(EVENT_COLUMNS, event, new Set(columnNames(EVENT_COLUMNS)))).toBeUndefined();
+    const enriched = enrich(event);
+
+    // Parsed, an event has the columns producers send; enriched, it has them all.
+    expect(Object.keys(event)).toEqual(columnNames(inputColumns(EVENT_COLUMNS)));
+    expect(Object.keys(enriched)).toEqual(columnNames(EVENT_COLUMNS));
+    expect(rowProblem(EVENT_COLUMNS, enriched, new Set(columnNames(EVENT_COLUMNS)))).toBeUndefined();
   });
 
   it('validates input with a field for every event column and no other', () => {
-    expect(Object.keys(eventInputSchema.shape).sort()).toEqual(columnNames(EVENT_COLUMNS).sort());
+    expect(Object.keys(eventInputSchema.shape).sort()).toEqual(
+      columnNames(inputColumns(EVENT_COLUMNS)).sort(),
+    );
     expectTypeOf<keyof EventInput>().toEqualTypeOf<keyof ActivityEventInput>();
   });
 

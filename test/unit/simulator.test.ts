@@ -1,9 +1,14 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
+import { campaignOf, parseUserAgent, referrerOf } from '../../src/enrich/index.js';
+import { TrackingPlan } from '../../src/plan/index.js';
 import { type SimulatedEvent, Simulator, uuidv7 } from '../../src/producer/simulator/index.js';
 
 const START = Date.UTC(2026, 10, 25, 19, 31, 12);
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const SHOP = 'https://shop.example';
 const CURRENCIES = new Set(['USD', 'EUR', 'GBP', 'CAD', 'AUD', 'CHF']);
 
 /** A clock that moves one millisecond every third reading, so events share milliseconds too. */
@@ -50,6 +55,18 @@ function checkSessions(events: SimulatedEvent[]): { violations: string[]; ended:
     if ((contexts.get(event.user_id) ?? context) !== context) violations.push(`${where}: context changed`);
     contexts.set(event.user_id, context);
     let session = open.get(event.user_id);
+    if (!('device' in event.context)) {
+      // A bot: page views only, a new session id now and then, never a login.
+      if (event.event !== 'page_view') violations.push(`${where}: a bot's ${event.event}`);
+      if (session?.id !== event.session_id) {
+        if (seenSessionIds.has(event.session_id)) violations.push(`${where}: session id reused`);
+        seenSessionIds.add(event.session_id);
+        session = { id: event.session_id, cents: 0, items: 0, purchased: false, context };
+        open.set(event.user_id, session);
+      } else if (props.referrer !== `${SHOP}${session.path}`) violations.push(`${where}: bot referrer`);
+      session.path = String(props.path);
+      continue;
+    }
     if (event.event === 'login') {
       if (session) violations.push(`${where}: login inside session ${session.id}`);
       if (seenSessionIds.has(event.session_id)) violations.push(`${where}: session id reused`);
@@ -68,7 +85,11 @@ function checkSessions(events: SimulatedEvent[]): { violations: string[]; ended:
         if (typeof props.path !== 'string' || typeof props.title !== 'string')
           violations.push(`${where}: page`);
         const expected = session.path;
-        if (expected !== undefined && props.referrer !== expected) violations.push(`${where}: referrer`);
+        if (expected !== undefined && props.referrer !== `${SHOP}${expected}`)
+          violations.push(`${where}: referrer`);
+        if (expected !== undefined && props.url !== `${SHOP}${props.path}`) violations.push(`${where}: url`);
+        if (expected === undefined && !String(props.url).startsWith(`${SHOP}${props.path}`))
+          violations.push(`${where}: landing url ${props.url}`);
         if (
           expected === undefined &&
           props.referrer !== undefined &&
@@ -251,5 +272,140 @@ describe('Simulator', () => {
     expect(sorted[0] ?? 0).toBeGreaterThan(10 * median);
     const contexts = new Set(events.map((event) => JSON.stringify(event.context)));
     expect(contexts.size).toBeGreaterThan(10);
+  });
+});
+
+describe('a simulated day', () => {
+  const DAY = 86_400_000;
+  const END = Date.UTC(2026, 11, 3, 12, 0, 0);
+
+  it('gives users real browsers and a few % bots, each its device, as the enrichment reads them', () => {
+    const events = take(new Simulator({ users: 5_000, seed: 'agents', now: steppingClock() }), 50_000);
+    const byUser = new Map(events.map((event) => [event.user_id, event.context]));
+    const parsed = [...byUser.values()].map((context) => ({
+      context,
+      agent: parseUserAgent(String(context.user_agent)),
+    }));
+    const bots = parsed.filter(({ agent }) => agent?.is_bot === true);
+
+    expect(parsed.every(({ agent }) => agent !== undefined)).toBe(true);
+    expect(bots.length / parsed.length).toBeGreaterThan(0.01);
+    expect(bots.length / parsed.length).toBeLessThan(0.06);
+    // A person's device is the one the user agent tells; bots have none.
+    const mismatched = parsed.filter(
+      ({ context, agent }) => (context.device ?? 'bot') !== agent?.device_type,
+    );
+    expect(mismatched.slice(0, 3)).toEqual([]);
+    const browsers = new Set(parsed.map(({ agent }) => agent?.browser));
+    expect(browsers).toEqual(expect.objectContaining(new Set(['Chrome', 'Mobile Safari', 'Safari', 'Edge'])));
+    for (const device of ['mobile', 'desktop', 'tablet']) {
+      expect(
+        parsed.some(({ context }) => context.device === device),
+        device,
+      ).toBe(true);
+    }
+  });
+
+  it('brings sessions from search, social, campaigns, other sites and directly', () => {
+    const events = take(new Simulator({ users: 2_000, seed: 'arrivals', now: steppingClock() }), 100_000);
+    const mediums = new Map<string, number>();
+    let landings = 0;
+    let campaigns = 0;
+    for (const event of events) {
+      if (event.event !== 'page_view') continue;
+      const url = String(event.properties.url);
+      const referrer = event.properties.referrer;
+      const medium =
+        referrer === undefined ? 'direct' : referrerOf(String(referrer), 'shop.example')?.referrer_medium;
+      mediums.set(String(medium), (mediums.get(String(medium)) ?? 0) + 1);
+      if (medium === 'internal') continue;
+      landings++;
+      if (campaignOf(url) !== undefined) campaigns++;
+    }
+
+    expect([...mediums.keys()].sort()).toEqual(['direct', 'internal', 'other', 'search', 'social']);
+    expect(campaigns / landings).toBeGreaterThan(0.15);
+    expect(campaigns / landings).toBeLessThan(0.45);
+    expect((mediums.get('search') ?? 0) / landings).toBeGreaterThan(0.2);
+  });
+
+  it('spreads a span over the day: every event in it, busy evenings, quiet nights, sessions of minutes', () => {
+    const events = take(new Simulator({ users: 1_000, seed: 'day', span: DAY, now: () => END }), 100_000);
+    const times = events.map((event) => Date.parse(event.timestamp));
+    const hours = new Map<string, number>();
+    for (const ms of times) {
+      const hour = new Date(ms).toISOString().slice(0, 13);
+      hours.set(hour, (hours.get(hour) ?? 0) + 1);
+    }
+    const byHourOfDay = (hour: number) => times.filter((ms) => new Date(ms).getUTCHours() === hour).length;
+    const sessions = new Map<string, { first: number; last: number; previous: number; backwards: number }>();
+    for (const [i, event] of events.entries()) {
+      const ms = times[i] as number;
+      const session = sessions.get(event.session_id);
+      if (session === undefined)
+        sessions.set(event.session_id, { first: ms, last: ms, previous: ms, backwards: 0 });
+      else {
+        if (ms < session.previous) session.backwards++;
+        session.last = ms;
+        session.previous = ms;
+      }
+    }
+    const durations = [...sessions.values()]
+      .filter((s) => s.last > s.first)
+      .map((s) => s.last - s.first)
+      .sort((a, b) => a - b);
+    const median = durations[Math.floor(durations.length / 2)] ?? 0;
+
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(END - DAY);
+    expect(Math.max(...times)).toBeLessThanOrEqual(END);
+    expect(hours.size).toBeGreaterThanOrEqual(24);
+    expect(byHourOfDay(19)).toBeGreaterThan(4 * byHourOfDay(4));
+    expect(median).toBeGreaterThan(60_000);
+    expect(median).toBeLessThan(30 * 60_000);
+    expect([...sessions.values()].filter((s) => s.backwards > 0)).toEqual([]);
+    // Event ids still carry their event's time.
+    expect(events.every((event) => uuidMs(event.event_id) === Date.parse(event.timestamp))).toBe(true);
+  });
+
+  it('is deterministic under a seed with a span too', () => {
+    const run = () =>
+      take(new Simulator({ users: 100, seed: 's', span: DAY, violations: 0.1, now: () => END }), 2_000);
+    expect(run()).toEqual(run());
+  });
+
+  it("passes the shop's tracking plan, but for the share of deliberate violations asked for", async () => {
+    const file = JSON.parse(await readFile(path.resolve('examples/shop-tracking-plan.json'), 'utf8'));
+    // Refusing violations rather than flagging them, so that each one shows in the verdict.
+    const plan = TrackingPlan.fromPlan({ ...file, policies: { ...file.policies, violations: 'reject' } });
+    const failing = (violations: number) => {
+      const simulator = new Simulator({ users: 1_000, seed: 'plan', span: DAY, violations, now: () => END });
+      const reasons = new Map<string, number>();
+      for (const event of take(simulator, 20_000)) {
+        const verdict = plan.check({ ...event, received_at: event.timestamp });
+        if (!verdict.ok) {
+          for (const v of verdict.violations) reasons.set(v.reason, (reasons.get(v.reason) ?? 0) + 1);
+        }
+      }
+      return reasons;
+    };
+
+    expect(failing(0)).toEqual(new Map());
+    const some = failing(0.05);
+    const total = [...some.values()].reduce((sum, n) => sum + n, 0);
+    expect([...some.keys()]).toEqual(['schema_violation']);
+    // Logouts have nothing to break: a little under 5 % of all events.
+    expect(total / 20_000).toBeGreaterThan(0.03);
+    expect(total / 20_000).toBeLessThan(0.06);
+  });
+
+  it('refuses a span or a share of violations out of range, naming the value', () => {
+    expect(() => new Simulator({ users: 1, span: 0 })).toThrow(
+      'span must be above 0 and at most 366 days (given 0 ms)',
+    );
+    expect(() => new Simulator({ users: 1, span: 400 * DAY })).toThrow(ConfigError);
+    expect(() => new Simulator({ users: 1, violations: 1.5 })).toThrow(
+      'violations must be a share between 0 and 1 (given 1.5)',
+    );
+    expect(() => new Simulator({ users: 1, violations: Number.NaN })).toThrow('(given NaN)');
   });
 });

@@ -19,6 +19,8 @@ interface ProduceFlags {
   rate?: number;
   users: number;
   seed?: string;
+  span?: number;
+  violations: number;
   input?: string;
   raw?: boolean;
   json?: boolean;
@@ -34,6 +36,8 @@ export function produceCommand(): Command {
     .addOption(options.rate())
     .addOption(options.users())
     .addOption(options.seed())
+    .addOption(options.span())
+    .addOption(options.violations())
     .addOption(
       new Option('--input <file>', 'send NDJSON events from FILE ("-" for stdin) instead of simulating'),
     )

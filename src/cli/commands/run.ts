@@ -24,6 +24,8 @@ interface RunFlags {
   stream: StreamLocation;
   sink: SinkLocation;
   seed?: string;
+  span?: number;
+  violations: number;
   json?: boolean;
   batchSize: number;
   batchWindow: number;
@@ -45,6 +47,8 @@ export function runCommand(): Command {
     .addOption(options.stream())
     .addOption(options.sink())
     .addOption(options.seed())
+    .addOption(options.span())
+    .addOption(options.violations())
     .addOption(options.json())
     .addOption(options.batchSize())
     .addOption(options.batchWindow())
@@ -160,7 +164,9 @@ async function run(flags: RunFlags): Promise<void> {
     process.stdout.write(`${out.join('\n')}\n`);
     if (flags.summary) {
       const { landedSummary } = await import('../../report/index.js');
-      process.stdout.write(await landedSummary(flags.sink, { since: startedAt }));
+      // With --span, the simulated events reach back that far before the start.
+      const since = new Date(startedAt.getTime() - (flags.span ?? 0));
+      process.stdout.write(await landedSummary(flags.sink, { since }));
     }
   }
   for (const message of rejected) process.stderr.write(`activity: not accepted: ${message}\n`);

@@ -18,9 +18,18 @@ export class Weighted<T> {
     this.last = last[0];
   }
 
+  /** Binary search of the cumulative weights: the profile table has hundreds of entries. */
   pick(u: number): T {
-    for (const entry of this.entries) if (u < entry.upTo) return entry.item;
-    return this.last; // only reached through rounding in the last cumulative weight
+    const entries = this.entries;
+    let low = 0;
+    let high = entries.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (u < (entries[mid] as { upTo: number }).upTo) high = mid;
+      else low = mid + 1;
+    }
+    // Past the last cumulative weight only through rounding.
+    return low < entries.length ? (entries[low] as { item: T }).item : this.last;
   }
 }
 
@@ -33,6 +42,8 @@ export interface Product {
 export interface Page {
   path: string;
   title: string;
+  /** The page's address on the shop's site, `SHOP_ORIGIN` + `path`. */
+  url: string;
   /** Set on a product's page. */
   product?: Product;
 }
@@ -102,20 +113,28 @@ const GENERAL_PAGES: readonly (readonly [path: string, title: string, weight: nu
 const CATEGORY_PAGES_WEIGHT = 25;
 const PRODUCT_PAGES_WEIGHT = 40;
 
+/** The shop's site: page URLs and internal referrers are made of it. */
+export const SHOP_ORIGIN = 'https://shop.example';
+
 /** Every page of the shop; events store indices into it. */
-export const PAGES: Page[] = GENERAL_PAGES.map(([path, title]) => ({ path, title }));
+export const PAGES: Page[] = GENERAL_PAGES.map(([path, title]) => ({
+  path,
+  title,
+  url: SHOP_ORIGIN + path,
+}));
 
 const browseChoices: [number, number][] = GENERAL_PAGES.map(([, , weight], index) => [index, weight]);
 const productChoices: [number, number][] = [];
 let sku = 1001;
 for (const [slug, title, products] of CATEGORIES) {
   browseChoices.push([PAGES.length, CATEGORY_PAGES_WEIGHT / CATEGORIES.length]);
-  PAGES.push({ path: `/category/${slug}`, title });
+  PAGES.push({ path: `/category/${slug}`, title, url: `${SHOP_ORIGIN}/category/${slug}` });
   for (const [name, priceCents] of products) {
     const id = `sku_${sku++}`;
     // Popularity falls off with the rank in the catalogue: a few best sellers, a long tail.
     productChoices.push([PAGES.length, 1 / (productChoices.length + 1)]);
-    PAGES.push({ path: `/products/${id}`, title: name, product: { id, name, priceCents } });
+    const path = `/products/${id}`;
+    PAGES.push({ path, title: name, url: SHOP_ORIGIN + path, product: { id, name, priceCents } });
   }
 }
 const productWeightTotal = productChoices.reduce((sum, [, weight]) => sum + weight, 0);
@@ -124,21 +143,54 @@ for (const [index, weight] of productChoices) {
 }
 
 export const CHECKOUT_PAGE = PAGES.length;
-PAGES.push({ path: '/checkout', title: 'Checkout' });
+PAGES.push({ path: '/checkout', title: 'Checkout', url: `${SHOP_ORIGIN}/checkout` });
 
 /** A page users browse to, by popularity. */
 export const BROWSE_PAGES = new Weighted(browseChoices);
 /** A product page, by the product's popularity. */
 export const PRODUCT_PAGES = new Weighted(productChoices);
 
-/** Where a session's first page view comes from; `undefined` is a direct visit. */
-export const EXTERNAL_REFERRERS = new Weighted<string | undefined>([
-  ['https://www.google.com/', 45],
-  [undefined, 30],
-  ['https://www.facebook.com/', 10],
-  ['https://www.bing.com/', 5],
-  ['https://t.co/', 5],
-  ['https://news.ycombinator.com/', 5],
+/** How a session arrives: the first page view's referrer (none for direct and e-mail) and campaign. */
+export interface Arrival {
+  referrer?: string;
+  /** The query string of the landing page's URL, `?utm_source=…`, or empty. */
+  query: string;
+}
+
+const utm = (source: string, medium: string, campaign: string, extra = ''): string =>
+  `?utm_source=${source}&utm_medium=${medium}&utm_campaign=${campaign}${extra}`;
+
+/** Where sessions come from: search, social, campaigns, other sites, and direct visits. */
+export const ARRIVALS = new Weighted<Arrival>([
+  [{ query: '' }, 24],
+  [{ referrer: 'https://www.google.com/', query: '' }, 28],
+  [{ referrer: 'https://www.bing.com/', query: '' }, 4],
+  [{ referrer: 'https://duckduckgo.com/', query: '' }, 2],
+  [{ referrer: 'https://www.google.com/', query: utm('google', 'cpc', 'winter_sale', '&utm_term=gifts') }, 8],
+  [
+    { referrer: 'https://www.google.com/', query: utm('google', 'cpc', 'brand', '&utm_term=shop+example') },
+    3,
+  ],
+  [
+    {
+      referrer: 'https://l.facebook.com/',
+      query: utm('facebook', 'social', 'winter_sale', '&utm_content=carousel'),
+    },
+    6,
+  ],
+  [
+    {
+      referrer: 'https://www.instagram.com/',
+      query: utm('instagram', 'social', 'winter_sale', '&utm_content=story'),
+    },
+    4,
+  ],
+  [{ referrer: 'https://t.co/', query: '' }, 3],
+  [{ referrer: 'https://www.reddit.com/', query: '' }, 2],
+  [{ query: utm('newsletter', 'email', 'weekly_digest', '&utm_content=hero') }, 6],
+  [{ referrer: 'https://news.ycombinator.com/', query: '' }, 2],
+  [{ referrer: 'https://blog.example.org/gift-guide', query: utm('blog', 'referral', 'gift_guide') }, 3],
+  [{ referrer: 'https://www.example-deals.com/', query: '' }, 3],
 ]);
 
 export const CLICK_ELEMENTS = new Weighted([
@@ -173,10 +225,73 @@ export const CART_SIZES = new Weighted([
   [3, 12],
 ] as const);
 
-const DEVICES: readonly (readonly [string, number])[] = [
-  ['mobile', 55],
-  ['desktop', 35],
-  ['tablet', 10],
+/**
+ * User agents of real browsers, by their share of a shop's visitors (mostly phones), each with its
+ * device; and crawlers and scripts, about 3 % of visitors, which browse without logging in or buying.
+ */
+const AGENTS: readonly (readonly [userAgent: string, device: string | undefined, weight: number])[] = [
+  [
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+    'mobile',
+    24,
+  ],
+  [
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1',
+    'mobile',
+    6,
+  ],
+  [
+    'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+    'mobile',
+    19,
+  ],
+  [
+    'Mozilla/5.0 (Linux; Android 14; SM-S928B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/27.0 Chrome/125.0.0.0 Mobile Safari/537.36',
+    'mobile',
+    4,
+  ],
+  ['Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0', 'mobile', 1],
+  [
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+    'desktop',
+    14,
+  ],
+  [
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0',
+    'desktop',
+    5,
+  ],
+  [
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
+    'desktop',
+    5,
+  ],
+  [
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+    'desktop',
+    5,
+  ],
+  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0', 'desktop', 2],
+  [
+    'Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1',
+    'tablet',
+    6,
+  ],
+  [
+    'Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+    'tablet',
+    2,
+  ],
+  ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', undefined, 1.2],
+  [
+    'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36',
+    undefined,
+    0.6,
+  ],
+  ['Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)', undefined, 0.4],
+  ['facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)', undefined, 0.3],
+  ['curl/8.5.0', undefined, 0.3],
+  ['python-requests/2.32.3', undefined, 0.2],
 ];
 
 /** Locales and the currency a user of that locale pays in: mostly USD, EUR and GBP. */
@@ -207,19 +322,45 @@ export interface Profile {
   /** `context` as JSON, for `Simulator.nextEncoded`. */
   contextJson: string;
   currency: string;
+  /** A crawler or script: it browses pages only, with no login, cart or logout. */
+  bot: boolean;
 }
 
-/** Every combination of device, locale and app version. */
+/** Every combination of browser, locale and app version, and one profile per bot. */
 export const PROFILES: Profile[] = [];
 const profileChoices: [number, number][] = [];
-for (const [device, deviceWeight] of DEVICES) {
+const localeVersionWeight =
+  LOCALES.reduce((sum, [, , weight]) => sum + weight, 0) *
+  APP_VERSIONS.reduce((sum, [, weight]) => sum + weight, 0);
+const addProfile = (
+  context: { [key: string]: JsonValue },
+  currency: string,
+  bot: boolean,
+  weight: number,
+) => {
+  profileChoices.push([PROFILES.length, weight]);
+  PROFILES.push({ context: Object.freeze(context), contextJson: JSON.stringify(context), currency, bot });
+};
+for (const [userAgent, device, agentWeight] of AGENTS) {
+  if (device === undefined) {
+    addProfile({ user_agent: userAgent }, 'USD', true, agentWeight * localeVersionWeight);
+    continue;
+  }
   for (const [locale, currency, localeWeight] of LOCALES) {
     for (const [appVersion, versionWeight] of APP_VERSIONS) {
-      profileChoices.push([PROFILES.length, deviceWeight * localeWeight * versionWeight]);
-      const context = Object.freeze({ device, locale, app_version: appVersion });
-      PROFILES.push({ context, contextJson: JSON.stringify(context), currency });
+      const context = { device, locale, app_version: appVersion, user_agent: userAgent };
+      addProfile(context, currency, false, agentWeight * localeWeight * versionWeight);
     }
   }
 }
 /** An index into `PROFILES`, by each profile's share of users. */
 export const PROFILE_SHARES = new Weighted(profileChoices);
+
+/**
+ * The share of sessions that start in each hour of the day (UTC): quiet at night, rising through the
+ * morning, peaking in the evening. The largest is 1.
+ */
+export const HOURLY_RHYTHM: readonly number[] = [
+  0.4, 0.3, 0.2, 0.14, 0.1, 0.1, 0.14, 0.25, 0.42, 0.58, 0.68, 0.75, 0.82, 0.85, 0.84, 0.82, 0.84, 0.9, 0.97,
+  1, 1, 0.92, 0.75, 0.55,
+];
