@@ -62,10 +62,15 @@ function events(count: number) {
   return Array.from({ length: count }, () => simulator.next());
 }
 
-/** Runs `activity ARGS…` and returns its `--json` summary line. */
-function activity(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+/** Runs a Node.js script of this package with ARGS and returns the JSON line it ends with. */
+function lastJsonLine(
+  script: string,
+  args: string[],
+  what: string,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+) {
   return new Promise<Record<string, number>>((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       cwd: options.cwd ?? root,
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,18 +87,21 @@ function activity(args: string[], options: { cwd?: string; env?: NodeJS.ProcessE
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code !== 0) {
-        reject(
-          new Error(`activity ${args[0]} failed (${signal ?? `exit ${code}`}): ${err.trim().slice(-500)}`),
-        );
+        reject(new Error(`${what} failed (${signal ?? `exit ${code}`}): ${err.trim().slice(-500)}`));
         return;
       }
       try {
         resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, number>);
       } catch {
-        reject(new Error(`activity ${args[0]} printed no JSON summary: ${out.slice(-300)}`));
+        reject(new Error(`${what} printed no JSON summary: ${out.slice(-300)}`));
       }
     });
   });
+}
+
+/** Runs `activity ARGS…` and returns its `--json` summary line. */
+function activity(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return lastJsonLine(cli, args, `activity ${args[0]}`, options);
 }
 
 /** `activity run` of `count` bench events into DIR/stream and DIR/sink, with `extra` flags. */
@@ -226,32 +234,16 @@ async function perRecordUnsynced(dir: string): Promise<number> {
  * bundle reads its settings from the environment once), invoked with batches of 1,000 records shaped
  * like Lambda's, landing in a directory; events per CPU-second from `process.cpuUsage()`.
  */
-function handlerCpu(format: 'ndjson' | 'parquet'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bench/lambda-cpu.mjs'), '--json'], {
-      env: { ...process.env, FORMAT: format, BATCHES: String(HANDLER_BATCHES) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      err += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), PHASE_TIMEOUT_MS);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').at(-1) ?? '';
-      try {
-        if (code !== 0) throw new Error(`${signal ?? `exit ${code}`}: ${err.trim().slice(-500)}`);
-        resolve((JSON.parse(line) as { events_per_cpu_s: number }).events_per_cpu_s);
-      } catch (error) {
-        reject(new Error(`bench/lambda-cpu.mjs (${format}) failed: ${(error as Error).message}`));
-      }
-    });
-  });
+async function handlerCpu(format: 'ndjson' | 'parquet'): Promise<number> {
+  const figures = await lastJsonLine(
+    path.join(root, 'bench/lambda-cpu.mjs'),
+    ['--json'],
+    `bench/lambda-cpu.mjs (${format})`,
+    { env: { ...process.env, FORMAT: format, BATCHES: String(HANDLER_BATCHES) } },
+  );
+  const rate = figures.events_per_cpu_s;
+  if (rate === undefined) throw new Error(`bench/lambda-cpu.mjs (${format}) printed no events_per_cpu_s`);
+  return rate;
 }
 
 interface Phase<T> {
