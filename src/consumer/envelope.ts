@@ -53,10 +53,13 @@ export function rawOfStreamRecord(record: StreamRecord, shardId: string): RawRec
   };
 }
 
-/** A record of a Lambda event as `errors/` keeps it: the one place the envelope is taken apart. */
-export function fromKinesisRecord(record: KinesisStreamRecord): RawRecord {
+/**
+ * A record of a Lambda event as `errors/` keeps it: the one place the envelope is taken apart. A
+ * caller taking apart a whole batch passes one `ShardIds`, which spares a new shard id per record.
+ */
+export function fromKinesisRecord(record: KinesisStreamRecord, shardIds?: ShardIds): RawRecord {
   return {
-    shardId: shardIdOf(record.eventID),
+    shardId: shardIds === undefined ? shardIdOf(record.eventID) : shardIds.of(record.eventID),
     sequenceNumber: record.kinesis.sequenceNumber,
     partitionKey: record.kinesis.partitionKey,
     arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
@@ -68,6 +71,21 @@ export function fromKinesisRecord(record: KinesisStreamRecord): RawRecord {
 export function shardIdOf(eventId: string): string {
   const colon = eventId.indexOf(':');
   return colon === -1 ? eventId : eventId.slice(0, colon);
+}
+
+/**
+ * `shardIdOf` for the records of one batch, which mostly come from one shard: while the `eventID`s
+ * begin with the last shard id found, that same string is the answer.
+ */
+export class ShardIds {
+  #last = '';
+
+  of(eventId: string): string {
+    const last = this.#last;
+    if (last !== '' && eventId.charCodeAt(last.length) === 0x3a && eventId.startsWith(last)) return last;
+    this.#last = shardIdOf(eventId);
+    return this.#last;
+  }
 }
 
 /** The size Lambda counts against its 6 MB payload limit for a record, near enough: base64 data. */

@@ -23,7 +23,7 @@ import {
 import { describeViolations, type TrackingPlan } from '../plan/index.js';
 import { DEFAULT_LANDING_FORMAT, type LandingFormat, loadParquetEncoder } from '../sink/formats/index.js';
 import { retry } from '../util/backoff.js';
-import { fromKinesisRecord, shardIdOf } from './envelope.js';
+import { fromKinesisRecord, ShardIds, shardIdOf } from './envelope.js';
 import { deaggregateKpl, isKplAggregate, type KplUserRecord } from './kpl.js';
 import { DEFAULT_COMPRESSION_LEVEL, type ErrorReason, encodeLines } from './landing.js';
 
@@ -116,6 +116,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     const groups = new Map<string, Group>();
     const firstOfShard = new Map<string, string>();
     const partitions = new Partitioner();
+    const shardIds = new ShardIds();
     const times = new TimeFormatter();
     let events = 0;
     let errors = 0;
@@ -128,13 +129,16 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       warn(`could not read the list of forgotten users: ${describeError(error)}; the batch will be retried`);
       return { batchItemFailures: firstOfEachShard(event) };
     }
-    const add = (
-      dataset: Dataset,
-      partition: string,
-      shardId: string,
-      seq: string,
-      line: string | ActivityEvent | undefined,
-    ) => {
+    // Most records go to the group of the record before them: that one is found without a lookup.
+    let last: { dataset: Dataset; partition: string; shardId: string; group: Group } | undefined;
+    const groupOf = (dataset: Dataset, partition: string, shardId: string, seq: string): Group => {
+      if (
+        last !== undefined &&
+        last.partition === partition &&
+        last.shardId === shardId &&
+        last.dataset === dataset
+      )
+        return last.group;
       const id = `${dataset}/${partition}/${shardId}`;
       let group = groups.get(id);
       if (group === undefined) {
@@ -144,6 +148,17 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         group = { key, lines: [], events: [], parquet: asParquet };
         groups.set(id, group);
       }
+      last = { dataset, partition, shardId, group };
+      return group;
+    };
+    const add = (
+      dataset: Dataset,
+      partition: string,
+      shardId: string,
+      seq: string,
+      line: string | ActivityEvent | undefined,
+    ) => {
+      const group = groupOf(dataset, partition, shardId, seq);
       if (typeof line === 'string') group.lines.push(line);
       else if (line !== undefined) group.events.push(line);
     };
@@ -176,7 +191,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
     };
 
     for (const record of event.Records) {
-      const raw = fromKinesisRecord(record);
+      const raw = fromKinesisRecord(record, shardIds);
       const { shardId, sequenceNumber, arrivalMs } = raw;
       const streamArn = record.eventSourceARN;
       const first = firstOfShard.get(shardId);

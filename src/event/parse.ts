@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { z } from 'zod';
 import { MAX_FUTURE_SKEW_MS, MAX_RECORD_BYTES, MIN_EVENT_TIME_MS } from '../core/limits.js';
 import {
   describePath,
@@ -12,7 +13,14 @@ import {
   type UnsafeNumber,
   type ValuePath,
 } from './faithful.js';
-import { describeType, eventInputSchema, MAX_EVENT_DEPTH, SENT_FIELDS, SENT_JSON_FIELDS } from './schema.js';
+import {
+  acceptEventInput,
+  describeType,
+  eventInputSchema,
+  MAX_EVENT_DEPTH,
+  SENT_FIELDS,
+  SENT_JSON_FIELDS,
+} from './schema.js';
 import { formatTime, isCanonicalTime, parseTime, type TimeFormatter } from './time.js';
 import type { ActivityEvent, JsonValue } from './types.js';
 
@@ -173,16 +181,13 @@ export function parseEvent(value: unknown, context: ParseContext): ParseResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return reject('not_an_object', `event must be a JSON object (given ${describeType(value)})`);
   }
-  const parsed = eventInputSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path[0];
-    if (issue?.path.length === 1 && typeof field === 'string' && !Object.hasOwn(value, field)) {
-      return reject('missing_field', `${field} is required`);
-    }
-    return reject('invalid_field', issue?.message ?? 'event is invalid');
+  // Most events pass the schema's rules checked in place; the schema itself parses the rest, and says why.
+  let input = acceptEventInput(value);
+  if (input === undefined) {
+    const parsed = eventInputSchema.safeParse(value);
+    if (!parsed.success) return schemaRefusal(value, parsed.error.issues[0]);
+    input = parsed.data;
   }
-  const input = parsed.data;
 
   let receivedAt = context.receivedAt;
   if (input.received_at !== undefined) {
@@ -229,6 +234,14 @@ export function parseEvent(value: unknown, context: ParseContext): ParseResult {
     if (sent !== undefined) (event as Record<string, unknown>)[field] = sent;
   }
   return { ok: true, event, timestampMs: timestamp };
+}
+
+function schemaRefusal(value: object, issue: z.core.$ZodIssue | undefined): Refusal {
+  const field = issue?.path[0];
+  if (issue?.path.length === 1 && typeof field === 'string' && !Object.hasOwn(value, field)) {
+    return reject('missing_field', `${field} is required`);
+  }
+  return reject('invalid_field', issue?.message ?? 'event is invalid');
 }
 
 /**

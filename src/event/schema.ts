@@ -11,9 +11,20 @@ export const MAX_NAME_LENGTH = 128;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
+const TEXT_PATTERNS = new Map<number, RegExp>();
+
 /** One pattern checks length and characters together: the hot path runs a single check per field. */
+function textPattern(maxLength: number): RegExp {
+  let pattern = TEXT_PATTERNS.get(maxLength);
+  if (pattern === undefined) {
+    pattern = new RegExp(`^[^\\u0000-\\u001f\\u007f-\\u009f]{1,${maxLength}}$`);
+    TEXT_PATTERNS.set(maxLength, pattern);
+  }
+  return pattern;
+}
+
 function text(field: string, maxLength: number) {
-  const valid = new RegExp(`^[^\\u0000-\\u001f\\u007f-\\u009f]{1,${maxLength}}$`);
+  const valid = textPattern(maxLength);
   return z
     .string({ error: (issue) => `${field} must be a string (given ${describeType(issue.input)})` })
     .regex(valid, {
@@ -93,6 +104,67 @@ export const eventInputSchema = z.strictObject(
 );
 
 export type EventInput = z.infer<typeof eventInputSchema>;
+
+/** A field's test for `acceptEventInput`: the schema's rule, run without building anything. */
+interface FieldTest {
+  test: (value: unknown) => boolean;
+  optional: boolean;
+}
+
+const isText = (maxLength: number) => {
+  const pattern = textPattern(maxLength);
+  return (value: unknown) => typeof value === 'string' && pattern.test(value);
+};
+const isTime = (value: unknown) =>
+  typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+const isJsonObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The schema's fields, each with the test the schema applies to it (the same patterns). */
+const FIELD_TESTS = new Map<string, FieldTest>([
+  ['event_id', { test: isText(MAX_NAME_LENGTH), optional: true }],
+  ['user_id', { test: isText(MAX_USER_ID_LENGTH), optional: false }],
+  ['event', { test: isText(MAX_NAME_LENGTH), optional: false }],
+  ['timestamp', { test: isTime, optional: false }],
+  ['received_at', { test: isTime, optional: true }],
+  ['sent_at', { test: isTime, optional: true }],
+  ['original_timestamp', { test: isTime, optional: true }],
+  ['session_id', { test: isText(MAX_NAME_LENGTH), optional: true }],
+  ['properties', { test: isJsonObject, optional: true }],
+  ['context', { test: isJsonObject, optional: true }],
+  ...SENT_COLUMNS.map(({ name, type }): [string, FieldTest] => [
+    name,
+    { test: type === 'json' ? isJsonObject : isText(MAX_USER_ID_LENGTH), optional: true },
+  ]),
+]);
+
+/**
+ * True when `FIELD_TESTS` names exactly the schema's fields, each as optional as there: should a
+ * field be added to the schema alone, `acceptEventInput` takes nothing and the schema decides all.
+ */
+export const FIELD_TESTS_MATCH_SCHEMA =
+  Object.entries(eventInputSchema.shape).every(
+    ([name, schema]) => FIELD_TESTS.get(name)?.optional === schema.safeParse(undefined).success,
+  ) && FIELD_TESTS.size === Object.keys(eventInputSchema.shape).length;
+
+const REQUIRED_FIELDS = [...FIELD_TESTS.values()].filter((field) => !field.optional).length;
+
+/**
+ * The event itself when the schema would accept it as it is (its output would hold the same values),
+ * checked field by field with the schema's rules and without building anything; undefined when it
+ * may not: `eventInputSchema` then decides, and says why. Only plain objects, such as JSON's, are
+ * taken. Most events pass at once, and the schema's own parse costs many allocations per event.
+ */
+export function acceptEventInput(value: unknown): EventInput | undefined {
+  if (!FIELD_TESTS_MATCH_SCHEMA || typeof value !== 'object' || value === null) return undefined;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  let required = 0;
+  for (const key of Object.keys(value)) {
+    const field = FIELD_TESTS.get(key);
+    if (field === undefined || !field.test((value as Record<string, unknown>)[key])) return undefined;
+    if (!field.optional) required++;
+  }
+  return required === REQUIRED_FIELDS ? (value as EventInput) : undefined;
+}
 
 export function describeType(value: unknown): string {
   if (value === null) return 'null';
