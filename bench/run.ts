@@ -316,9 +316,17 @@ try {
     const t = targets.find((c) => c.name === name);
     return t === undefined ? '' : t.pass ? 'pass' : 'MISS';
   };
-  const failures = [e2e, floor, record, unsynced, steady, aws, parquetSize, handlerNdjson, handlerParquet].filter(
-    (p) => p.error !== undefined,
-  );
+  const failures = [
+    e2e,
+    floor,
+    record,
+    unsynced,
+    steady,
+    aws,
+    parquetSize,
+    handlerNdjson,
+    handlerParquet,
+  ].filter((p) => p.error !== undefined);
   failed = failures.length > 0;
 
   const rows: [string, string, string, string][] = [
@@ -417,12 +425,20 @@ try {
       ),
       all_targets_met: targets.every((t) => t.pass),
       phases: Object.fromEntries(
-        Object.entries({ e2e, floor, record, unsynced, steady, aws, parquetSize, handlerNdjson, handlerParquet }).map(
-          ([name, p]) => [
-            name,
-            { seconds: p.seconds, load_before: p.load_before, load_after: p.load_after, error: p.error },
-          ],
-        ),
+        Object.entries({
+          e2e,
+          floor,
+          record,
+          unsynced,
+          steady,
+          aws,
+          parquetSize,
+          handlerNdjson,
+          handlerParquet,
+        }).map(([name, p]) => [
+          name,
+          { seconds: p.seconds, load_before: p.load_before, load_after: p.load_after, error: p.error },
+        ]),
       ),
       machine: { ...machine, load_at_end: load() },
     };
