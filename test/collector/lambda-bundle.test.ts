@@ -424,7 +424,7 @@ describe('the collector function when Kinesis throttles', () => {
     expect(emf.filter((line) => line.Throttled === 1)).toHaveLength(2);
   });
 
-  it('answers 429 in time when Kinesis stops answering, well inside the function’s timeout', async () => {
+  it('answers 503 in time when Kinesis stops answering, well inside the function’s timeout', async () => {
     await kinesis.client().send(new CreateStreamCommand({ StreamName: 'stalled', ShardCount: 1 }));
     const stalling = await startStallingProxy(kinesis.endpoint);
     const stalled = await startCollectorLambda(
@@ -441,9 +441,12 @@ describe('the collector function when Kinesis throttles', () => {
           body: json({ event_id: 'stalled-1', user_id: 'user_1', event: 'click', timestamp: Date.now() }),
         }),
       );
-      expect(answer.statusCode, answer.body).toBe(429);
+      // A stream that does not answer is down, not pushing back: 503, which senders retry later.
+      expect(answer.statusCode, answer.body).toBe(503);
       expect(answer.headers?.['retry-after']).toBe('1');
-      expect(JSON.parse(answer.body ?? '{}').rejected).toMatchObject([{ index: 0, code: 'put_timeout' }]);
+      expect(JSON.parse(answer.body ?? '{}').rejected).toMatchObject([
+        { index: 0, code: 'stream_unavailable' },
+      ]);
     } finally {
       stalling.release();
       await stalled.close();

@@ -10,6 +10,17 @@ import { ConfigError } from '../../src/core/errors.js';
 import { EVENT_PARQUET_SCHEMA } from '../../src/sink/formats/parquet.js';
 import { cleanUpSynths, ROOT, type Synthesized, synth } from './synth.js';
 
+/** The protocols' sent columns (Segment's, Snowplow's), the same in both formats: all text. */
+const SENT_COLUMNS = [
+  'anonymous_id',
+  'traits',
+  'group_id',
+  'previous_id',
+  'integrations',
+  'event_schema',
+  'contexts',
+].map((name) => [name, 'string']);
+
 /** The enrichment columns, the same in both formats: text, and `is_bot` a boolean. */
 const ENRICHMENT_COLUMNS = [
   'browser',
@@ -574,6 +585,7 @@ describe('query', () => {
       ['original_timestamp', 'string'],
       ['properties', 'string'],
       ['context', 'string'],
+      ...SENT_COLUMNS,
       ...ENRICHMENT_COLUMNS,
     ]);
     expect(input.PartitionKeys).toEqual([
@@ -651,6 +663,7 @@ describe('query', () => {
       ['original_timestamp', 'timestamp'],
       ['properties', 'string'],
       ['context', 'string'],
+      ...SENT_COLUMNS,
       ...ENRICHMENT_COLUMNS,
     ]);
     expect(input.Parameters.classification).toBe('parquet');
@@ -671,7 +684,7 @@ describe('query', () => {
       return column.type === 'BYTE_ARRAY' ? 'string' : `no mapping for ${column.type}`;
     };
     const written = EVENT_PARQUET_SCHEMA.slice(1).map((column) => [column.name, athenaType(column)]);
-    expect(written).toHaveLength(10 + ENRICHMENT_COLUMNS.length);
+    expect(written).toHaveLength(10 + SENT_COLUMNS.length + ENRICHMENT_COLUMNS.length);
     expect(columnTypes(table(variant.template, 'events'))).toEqual(written);
     // The NDJSON table has the same names in the same order: only the types of the times differ.
     expect(columnTypes(table(t, 'events')).map(([name]) => name)).toEqual(written.map(([name]) => name));

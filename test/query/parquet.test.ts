@@ -30,6 +30,13 @@ describe('events as Parquet', () => {
     original_timestamp: '2026-11-25T19:30:00.000Z',
     properties: { amount: 12.5, currency: 'EUR', items: [1, 'two', null], nested: { ok: true } },
     context: { locale: 'de-DE' },
+    anonymous_id: 'anon_1',
+    traits: { plan: 'pro' },
+    group_id: 'g1',
+    previous_id: 'old_1',
+    integrations: { All: false },
+    event_schema: 'iglu:com.acme/purchase/jsonschema/1-0-0',
+    contexts: { schema: 'iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0', data: [] },
   };
   const bare: ActivityEvent = {
     event_id: 'e2',
@@ -39,6 +46,9 @@ describe('events as Parquet', () => {
     received_at: '2026-11-25T19:31:12.400Z',
   };
 
+  /** The protocols' sent columns, null in events that did not send them. */
+  const SENT = (EVENT_COLUMNS as ColumnTable).slice(10, 17).map((c) => c.name);
+  const unsent = Object.fromEntries(SENT.map((name) => [name, null]));
   /** The enrichment columns, null in events that were not enriched. */
   const ENRICHMENT = (EVENT_COLUMNS as ColumnTable).filter((c) => c.derived === true).map((c) => c.name);
   const unenriched = Object.fromEntries(ENRICHMENT.map((name) => [name, null]));
@@ -58,6 +68,13 @@ describe('events as Parquet', () => {
       'original_timestamp',
       'properties',
       'context',
+      'anonymous_id',
+      'traits',
+      'group_id',
+      'previous_id',
+      'integrations',
+      'event_schema',
+      'contexts',
       ...ENRICHMENT,
     ]);
     expect(columns.timestamp).toMatchObject({
@@ -95,6 +112,7 @@ describe('events as Parquet', () => {
         original_timestamp: null,
         properties: null,
         context: null,
+        ...unsent,
         ...unenriched,
       },
     ]);
