@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Node } from 'constructs';
-import { LAMBDA_MAX_BODY_BYTES } from '../src/collector/lambda/settings.js';
+import {
+  CLIENT_IP_MODES,
+  type ClientIpMode,
+  DEFAULT_CLIENT_IP,
+  LAMBDA_MAX_BODY_BYTES,
+} from '../src/collector/lambda/settings.js';
 import { SEGMENT_MAX_BATCH_BYTES, SEGMENT_MAX_MESSAGE_BYTES } from '../src/collector/protocols/segment.js';
 import { ConfigError } from '../src/core/errors.js';
 import {
@@ -24,8 +29,8 @@ export type TransitionStorageClass = 'STANDARD_IA' | 'INTELLIGENT_TIERING' | 'GL
 /** The Lambda runtimes the consumer bundle (built for Node.js 22) runs on. */
 export type ConsumerRuntime = 'nodejs22.x' | 'nodejs24.x';
 
-/** Whether the collector records the client's address as `context.ip`. */
-export type CollectorClientIp = 'off' | 'on';
+/** What the collector records of the client's address as `context.ip`: all of it, its network, or nothing. */
+export type CollectorClientIp = ClientIpMode;
 
 /** Every setting of the stack, resolved: defaults applied and values checked. */
 export interface ActivityStackConfig {
@@ -195,8 +200,9 @@ export const CONFIG_FIELDS: { [K in keyof ActivityStackConfig]: FieldDoc } = {
     default: undefined,
   },
   collectorClientIp: {
-    description: "`on` records each event's client IP address as `context.ip`; `off` does not",
-    default: 'off',
+    description:
+      "what each event records of the client's IP address as `context.ip`: `keep` all of it, `anonymize` only its network (IPv4 /24, IPv6 /48), `drop` nothing (`on` and `off` of earlier versions mean `keep` and `drop`)",
+    default: DEFAULT_CLIENT_IP,
   },
   collectorMemoryMb: { description: 'collector function memory, 128-10240 MB', default: 512 },
 };
@@ -454,6 +460,16 @@ export function resolveStackConfig(input: ActivityStackInput = {}, now = Date.no
   };
 }
 
+/** The spellings of `collectorClientIp` when it was a switch, still taken for what they meant. */
+const EARLIER_CLIENT_IP = new Map<unknown, ClientIpMode>([
+  ['on', 'keep'],
+  ['off', 'drop'],
+]);
+
+function clientIp(raw: unknown): ClientIpMode {
+  return EARLIER_CLIENT_IP.get(raw) ?? oneOf('collectorClientIp', raw, CLIENT_IP_MODES);
+}
+
 function collectorSettings(
   input: ActivityStackInput,
   raw: (key: keyof ActivityStackConfig) => unknown,
@@ -481,7 +497,7 @@ function collectorSettings(
     collectorBurstLimit: burstLimit,
     collectorDomainName: domain.domainName,
     collectorCertificateArn: domain.certificateArn,
-    collectorClientIp: oneOf('collectorClientIp', raw('collectorClientIp'), ['off', 'on'] as const),
+    collectorClientIp: clientIp(raw('collectorClientIp')),
     collectorMemoryMb: integer('collectorMemoryMb', raw('collectorMemoryMb'), 128, 10_240),
   };
 }

@@ -11,6 +11,8 @@ export {
   handler as collectorLambdaHandler,
 } from './collector/lambda/handler.js';
 export {
+  CLIENT_IP_MODES,
+  type ClientIpMode,
   type CollectorLambdaSettings,
   DEFAULT_LAMBDA_PUT_TIMEOUT_MS,
   LAMBDA_MAX_BODY_BYTES,

@@ -290,7 +290,8 @@ async function landedEvents(sink: string) {
     .sort((a, b) => String(a.event_id).localeCompare(String(b.event_id)));
 }
 
-async function recordsOn(stream: string): Promise<number> {
+/** The events on the one shard of a kinesalite stream, as the function put them. */
+async function eventsOn(stream: string): Promise<Record<string, unknown>[]> {
   const client = kinesis.client();
   const { ShardIterator } = await client.send(
     new GetShardIteratorCommand({
@@ -301,7 +302,11 @@ async function recordsOn(stream: string): Promise<number> {
   );
   const { Records } = await client.send(new GetRecordsCommand({ ShardIterator }));
   client.destroy();
-  return Records?.length ?? 0;
+  return (Records ?? []).map((record) => JSON.parse(Buffer.from(record.Data ?? []).toString('utf8')));
+}
+
+async function recordsOn(stream: string): Promise<number> {
+  return (await eventsOn(stream)).length;
 }
 
 describe('the collector function, its bundle alone on Node.js 22, invoked with API Gateway HTTP API events', () => {
@@ -372,6 +377,44 @@ describe('the collector function, its bundle alone on Node.js 22, invoked with A
       'sp-3',
     ]);
     expect(fromLambda).toEqual(fromLocal);
+  });
+});
+
+describe("the collector function and the client's address", () => {
+  const SOURCES = ['198.51.100.23', '2001:db8:85a3:8d3::1'];
+  const EXPECTED = {
+    keep: SOURCES,
+    anonymize: ['198.51.100.0', '2001:db8:85a3::'],
+    drop: [undefined, undefined],
+  };
+
+  it('keeps it, keeps only its network (IPv4 /24, IPv6 /48) or drops it, as CLIENT_IP says', async () => {
+    for (const [mode, expected] of Object.entries(EXPECTED)) {
+      const stream = `ip-${mode}`;
+      await kinesis.client().send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+      const fn = await startCollectorLambda(
+        await tempDir(),
+        lambdaEnv(kinesis.endpoint, { STREAM_NAME: stream, CLIENT_IP: mode }),
+      );
+      try {
+        for (const [i, sourceIp] of SOURCES.entries()) {
+          const answer = await fn.invoke(
+            httpApiEvent({
+              method: 'POST',
+              url: '/v1/events',
+              headers: { 'content-type': 'application/json', authorization: bearer },
+              body: json({ event_id: `${mode}-${i}`, user_id: 'user_1', event: 'click', timestamp: iso(0) }),
+              sourceIp,
+            }),
+          );
+          expect(answer.statusCode, `${mode} ${sourceIp}: ${answer.body ?? answer.thrown}`).toBe(200);
+        }
+      } finally {
+        await fn.close();
+      }
+      const ips = (await eventsOn(stream)).map((event) => (event.context as { ip?: string }).ip);
+      expect(ips, mode).toEqual(expected);
+    }
   });
 });
 

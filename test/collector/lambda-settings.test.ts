@@ -15,15 +15,22 @@ describe("the collector function's settings", () => {
       writeKeySecretArn: ARN,
       corsOrigins: ['*'],
       maxBodyBytes: 1024 * 1024,
-      recordClientIp: false,
+      clientIp: 'drop',
       putTimeoutMs: 3000,
     });
     expect(
-      readLambdaSettings({ ...base, CORS_ORIGINS: 'https://a.example, https://b.example/', CLIENT_IP: 'on' }),
+      readLambdaSettings({
+        ...base,
+        CORS_ORIGINS: 'https://a.example, https://b.example/',
+        CLIENT_IP: 'anonymize',
+      }),
     ).toMatchObject({
       corsOrigins: ['https://a.example', 'https://b.example'],
-      recordClientIp: true,
+      clientIp: 'anonymize',
     });
+    for (const mode of ['keep', 'drop'] as const) {
+      expect(readLambdaSettings({ ...base, CLIENT_IP: ` ${mode} ` }).clientIp).toBe(mode);
+    }
   });
 
   it('refuse a missing or bad value with one line naming the variable and the value', () => {
@@ -40,7 +47,10 @@ describe("the collector function's settings", () => {
       '(given "shop.example")',
     );
     expect(() => readLambdaSettings({ ...base, CLIENT_IP: 'anonymised' })).toThrow(
-      'CLIENT_IP must be off or on (given "anonymised")',
+      'CLIENT_IP must be one of keep, anonymize, drop (given "anonymised")',
+    );
+    expect(() => readLambdaSettings({ ...base, CLIENT_IP: 'on' })).toThrow(
+      'CLIENT_IP must be one of keep, anonymize, drop (given "on")',
     );
   });
 });

@@ -190,7 +190,20 @@ describe("the collector's settings", () => {
       resolveStackConfig({ collectorDomainName: 'collect.shop.example', collectorCertificateArn: 'cert' }),
     ).toThrow('collectorCertificateArn must be an ACM certificate ARN (given "cert")');
     expect(() => resolveStackConfig({ collectorClientIp: 'anonymous' })).toThrow(
-      'collectorClientIp must be one of off, on (given "anonymous")',
+      'collectorClientIp must be one of keep, anonymize, drop (given "anonymous")',
+    );
+    expect(() => resolveStackConfig({ collectorClientIp: 'constructor' })).toThrow('(given "constructor")');
+  });
+
+  it('takes what the collector keeps of the client address, and the switch of earlier versions', () => {
+    expect(resolveStackConfig({}).collectorClientIp).toBe('drop');
+    for (const mode of ['keep', 'anonymize', 'drop']) {
+      expect(resolveStackConfig({ collectorClientIp: mode }).collectorClientIp).toBe(mode);
+    }
+    expect(resolveStackConfig({ collectorClientIp: 'on' }).collectorClientIp).toBe('keep');
+    expect(resolveStackConfig({ collectorClientIp: 'off' }).collectorClientIp).toBe('drop');
+    expect(() => resolveStackConfig({ collectorClientIp: true })).toThrow(
+      'collectorClientIp must be one of keep, anonymize, drop (given true)',
     );
   });
 });

@@ -6,7 +6,7 @@ import { describeError } from '../../core/errors.js';
 import { createKinesisClient, openKinesisStream } from '../../stream/kinesis/index.js';
 import { type Collector, createCollector } from '../server.js';
 import { CollectorEmf } from './emf.js';
-import { type CollectorLambdaSettings, readLambdaSettings } from './settings.js';
+import { type CollectorLambdaSettings, clientIpOptions, readLambdaSettings } from './settings.js';
 import { readWriteKey } from './write-key.js';
 
 /** The Lambda function behind API Gateway's HTTP API: payload format 2.0 in, 2.0 out. */
@@ -53,7 +53,7 @@ export async function createCollectorLambda(
     maxBodyBytes: settings.maxBodyBytes,
     segmentMaxMessageBytes: settings.segmentMaxMessageBytes,
     segmentMaxBatchBytes: settings.segmentMaxBatchBytes,
-    recordClientIp: settings.recordClientIp,
+    ...clientIpOptions(settings.clientIp),
     putTimeoutMs: settings.putTimeoutMs,
     // One request at a time per execution environment: nothing else to linger for.
     producer: { lingerMs: 0 },

@@ -10,6 +10,20 @@ export const LAMBDA_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** How long a record may wait for Kinesis before its request is answered 429: well inside the function's timeout. */
 export const DEFAULT_LAMBDA_PUT_TIMEOUT_MS = 3_000;
 
+/**
+ * What the function records of the client's address as `context.ip`, as `activity collect` does: the
+ * whole address (`--client-ip`), only its network (`--client-ip --ip-anonymize`: IPv4 /24, IPv6 /48), or
+ * nothing (the default, as locally).
+ */
+export const CLIENT_IP_MODES = ['keep', 'anonymize', 'drop'] as const;
+export type ClientIpMode = (typeof CLIENT_IP_MODES)[number];
+export const DEFAULT_CLIENT_IP: ClientIpMode = 'drop';
+
+/** The collector's options for `mode`: whether an address is recorded, and whether only its network. */
+export function clientIpOptions(mode: ClientIpMode): { recordClientIp: boolean; anonymizeIp: boolean } {
+  return { recordClientIp: mode !== 'drop', anonymizeIp: mode === 'anonymize' };
+}
+
 /** The collector function's settings, read from its environment once per execution environment. */
 export interface CollectorLambdaSettings {
   /** `STREAM_NAME`: the Kinesis stream events are put on. */
@@ -23,8 +37,8 @@ export interface CollectorLambdaSettings {
   /** `SEGMENT_MAX_MESSAGE_BYTES`, `SEGMENT_MAX_BATCH_BYTES` */
   segmentMaxMessageBytes: number;
   segmentMaxBatchBytes: number;
-  /** `CLIENT_IP`: `off` (the default) or `on`, to record the client's address as `context.ip`. */
-  recordClientIp: boolean;
+  /** `CLIENT_IP`: `keep`, `anonymize` or `drop` (the default) the client's address as `context.ip`. */
+  clientIp: ClientIpMode;
   /** `PUT_TIMEOUT_MS`: a record not accepted by then is answered 429 (the stream throttles). */
   putTimeoutMs: number;
   /** `METRICS_NAMESPACE` (default `ActivityPipeline`) and the function's name, for the EMF lines. */
@@ -78,9 +92,11 @@ export function readLambdaSettings(env: NodeJS.ProcessEnv = process.env): Collec
       `WRITE_KEY_SECRET_ARN must be a secret's ARN (given ${JSON.stringify(writeKeySecretArn)})`,
     );
   }
-  const clientIp = env.CLIENT_IP?.trim() || 'off';
-  if (clientIp !== 'off' && clientIp !== 'on') {
-    throw new ConfigError(`CLIENT_IP must be off or on (given ${JSON.stringify(clientIp)})`);
+  const clientIp = env.CLIENT_IP?.trim() || DEFAULT_CLIENT_IP;
+  if (!(CLIENT_IP_MODES as readonly string[]).includes(clientIp)) {
+    throw new ConfigError(
+      `CLIENT_IP must be one of ${CLIENT_IP_MODES.join(', ')} (given ${JSON.stringify(clientIp)})`,
+    );
   }
   return {
     streamName,
@@ -101,7 +117,7 @@ export function readLambdaSettings(env: NodeJS.ProcessEnv = process.env): Collec
       1024,
       LAMBDA_MAX_BODY_BYTES,
     ),
-    recordClientIp: clientIp === 'on',
+    clientIp: clientIp as ClientIpMode,
     putTimeoutMs: integer(env, 'PUT_TIMEOUT_MS', DEFAULT_LAMBDA_PUT_TIMEOUT_MS, 100, 60_000),
     metricsNamespace: env.METRICS_NAMESPACE?.trim() || undefined,
     functionName: env.AWS_LAMBDA_FUNCTION_NAME?.trim() || undefined,
