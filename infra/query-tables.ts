@@ -6,6 +6,8 @@ import {
   type LogicalType,
   PARTITION_COLUMNS,
 } from '../src/layout/index.js';
+// Athena quotes as DuckDB does (standard SQL): the helpers of `activity query`'s views serve both.
+import { sqlIdentifier, sqlString } from '../src/query/views.js';
 import type { LandingFormat } from '../src/sink/formats/index.js';
 
 /**
@@ -154,5 +156,109 @@ export function landedTableInput(options: LandedTableOptions): glue.CfnTable.Tab
       columns: options.columns,
       ...storage,
     },
+  };
+}
+
+/** Athena's (Trino's) name for each Glue column type, as a view's definition must give it. */
+const TRINO_TYPE: Record<string, string> = {
+  string: 'varchar',
+  int: 'integer',
+  bigint: 'bigint',
+  double: 'double',
+  boolean: 'boolean',
+  timestamp: 'timestamp(3)',
+  date: 'date',
+};
+
+/**
+ * One property taken from `properties` (JSON text in both formats) and typed as its column: a value
+ * of another JSON type (text where a number is planned) or one that does not parse is NULL, as in the
+ * typed views of `activity query`.
+ */
+function propertyExpression(column: ColumnTable[number]): string {
+  const value = `json_extract(properties, ${sqlString(`$[${JSON.stringify(column.name)}]`)})`;
+  const text = `json_format(${value})`;
+  const isString = `substr(${text}, 1, 1) = '"'`;
+  const scalar = `json_extract_scalar(properties, ${sqlString(`$[${JSON.stringify(column.name)}]`)})`;
+  const isNumber = `regexp_like(${text}, '^-?[0-9]')`;
+  switch (column.type) {
+    case 'string':
+      return `CASE WHEN ${isString} THEN ${scalar} END`;
+    case 'integer':
+      return `TRY_CAST(CASE WHEN ${isNumber} THEN ${text} END AS integer)`;
+    case 'bigint':
+      return `TRY_CAST(CASE WHEN ${isNumber} THEN ${text} END AS bigint)`;
+    case 'double':
+      return `TRY_CAST(CASE WHEN ${isNumber} THEN ${text} END AS double)`;
+    case 'boolean':
+      return `CASE ${text} WHEN 'true' THEN true WHEN 'false' THEN false END`;
+    case 'timestamp':
+      // In UTC, as the landed times are: a cast alone would keep the wall-clock time of the given offset.
+      return `TRY(CAST(from_iso8601_timestamp(CASE WHEN ${isString} THEN ${scalar} END) AT TIME ZONE 'UTC' AS timestamp(3)))`;
+    case 'date':
+      return `TRY(from_iso8601_date(CASE WHEN ${isString} THEN ${scalar} END))`;
+    default:
+      return text;
+  }
+}
+
+export interface TypedTableOptions {
+  /** The planned event. */
+  event: string;
+  /** The columns of its properties (`planColumns`), in the plan's order. */
+  columns: ColumnTable;
+  /** The format of the `events` table the view reads. */
+  format: LandingFormat;
+  databaseName: string;
+}
+
+/** The Glue table name of a planned event: lowercase letters, digits and `_`, as Athena names tables. */
+export function typedTableName(event: string): string {
+  return event.toLowerCase().replace(/[^a-z0-9_]+/g, '_');
+}
+
+/**
+ * The columns of an event's typed table, as the typed view of `activity query` has them: the event
+ * columns but `event` and `properties` (and those a property's name takes), the properties with their
+ * planned types, then `dt` and `hour`.
+ */
+export function typedColumns(columns: ColumnTable, format: LandingFormat): glue.CfnTable.ColumnProperty[] {
+  const own = new Set(columns.map((c) => c.name));
+  const base = EVENT_TABLE.filter((c) => c.name !== 'event' && c.name !== 'properties' && !own.has(c.name));
+  // The view computes its property columns, so they are typed whatever the format of `events`: a
+  // planned date-time is a `timestamp` over NDJSON too, as Parquet types its times.
+  return [...glueColumns(base, format), ...glueColumns(columns, 'parquet'), ...PARTITION_KEYS];
+}
+
+/**
+ * An Athena view of one planned event over the `events` table, kept in the Glue catalog as Athena
+ * keeps the views it creates (`VIRTUAL_VIEW`, the definition base64-encoded in `viewOriginalText`):
+ * `SELECT currency, sum(amount) FROM purchase GROUP BY 1` works in Athena as in `activity query`.
+ */
+export function typedTableInput(options: TypedTableOptions): glue.CfnTable.TableInputProperty {
+  const { event, columns, format, databaseName } = options;
+  const name = typedTableName(event);
+  const all = typedColumns(columns, format);
+  const own = new Set(columns.map((c) => c.name));
+  const selected = all.map((column) => {
+    if (!own.has(column.name)) return sqlIdentifier(column.name);
+    const planned = columns.find((c) => c.name === column.name) as ColumnTable[number];
+    return `${propertyExpression(planned)} AS ${sqlIdentifier(column.name)}`;
+  });
+  const originalSql = `SELECT ${selected.join(', ')} FROM ${sqlIdentifier(databaseName)}."events" WHERE "event" = ${sqlString(event)}`;
+  const definition = {
+    originalSql,
+    catalog: 'awsdatacatalog',
+    schema: databaseName,
+    columns: all.map((c) => ({ name: c.name, type: TRINO_TYPE[c.type ?? 'string'] ?? 'varchar' })),
+  };
+  return {
+    name,
+    description: `Planned event ${event}: its properties as typed columns (a view over events)`,
+    tableType: 'VIRTUAL_VIEW',
+    parameters: { presto_view: 'true', comment: 'Presto View' },
+    viewOriginalText: `/* Presto View: ${Buffer.from(JSON.stringify(definition)).toString('base64')} */`,
+    viewExpandedText: '/* Presto View */',
+    storageDescriptor: { columns: all, serdeInfo: {} },
   };
 }
