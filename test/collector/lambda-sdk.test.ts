@@ -9,7 +9,17 @@ import {
   newTracker,
 } from '@snowplow/node-tracker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openKinesisStream } from '../../src/stream/kinesis/index.js';
 import { type ApiGatewayStandIn, startApiGateway } from '../support/api-gateway.js';
+import { useChromium } from '../support/browser.js';
+import {
+  expectSegmentLanded,
+  expectSnowplowLanded,
+  runSegmentPage,
+  runSnowplowPage,
+  SEGMENT_LANDED_SQL,
+  SNOWPLOW_LANDED_SQL,
+} from '../support/browser-trackers.js';
 import { runCli } from '../support/cli.js';
 import {
   collectorLambdaEnv,
@@ -18,30 +28,37 @@ import {
 } from '../support/collector-lambda.js';
 import { useKinesalite } from '../support/kinesalite.js';
 import { readLanded } from '../support/landed.js';
+import { CHROMIUM, CHROMIUM_INSTALL, requireProgram } from '../support/requires.js';
 import { type SecretsManagerStandIn, startSecretsManager } from '../support/secrets-manager.js';
+import { readAll } from '../support/stream-records.js';
 import { useTempDir } from '../support/temp.js';
+import { waitFor } from '../support/wait.js';
 
 const tempDir = useTempDir();
 const kinesis = useKinesalite();
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:activity-write-key-Zz9Yy8';
 const WRITE_KEY = 'wk-sdk-31c8';
 
+// A laptop without Chromium skips the browser libraries; CI installs it and must never skip them.
+const withChromium = requireProgram(CHROMIUM, CHROMIUM_INSTALL);
+
 let secrets: SecretsManagerStandIn;
-let fn: RunningCollectorLambda;
-let gateway: ApiGatewayStandIn;
+const deployed: { fn: RunningCollectorLambda; gateway: ApiGatewayStandIn }[] = [];
 beforeAll(async () => {
   secrets = await startSecretsManager({ [SECRET_ARN]: WRITE_KEY });
 });
 afterAll(async () => {
-  await gateway?.close();
-  await fn?.close();
+  for (const { fn, gateway } of deployed.splice(0)) {
+    await gateway.close();
+    await fn.close();
+  }
   await secrets?.close();
 });
 
 /** The collector function on Node.js 22 behind a local stand-in for API Gateway, putting on `stream`. */
 async function deploy(stream: string): Promise<string> {
   await kinesis.client().send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
-  fn = await startCollectorLambda(
+  const fn = await startCollectorLambda(
     await tempDir(),
     collectorLambdaEnv({
       streamName: stream,
@@ -50,8 +67,23 @@ async function deploy(stream: string): Promise<string> {
       secretsEndpoint: secrets.endpoint,
     }),
   );
-  gateway = await startApiGateway((event) => fn.invoke(event));
+  const gateway = await startApiGateway((event) => fn.invoke(event));
+  deployed.push({ fn, gateway });
   return gateway.endpoint;
+}
+
+/** Resolves once `stream` holds `count` records; fails naming `what` if it never does. */
+async function recordsAtLeast(stream: string, count: number, what: string): Promise<void> {
+  const reader = openKinesisStream(stream, { client: kinesis.client() });
+  const records = async () => (await readAll(reader)).length;
+  try {
+    await waitFor(`${count} records on ${stream}: ${what}`, async () => (await records()) >= count, {
+      intervalMs: 200,
+      state: records,
+    });
+  } finally {
+    await reader.close();
+  }
 }
 
 /** Lands the stream with `activity consume`, then runs `sql` over it with `activity query`. */
@@ -150,5 +182,33 @@ describe('the real SDKs, unchanged, pointed at the collector function behind API
       category: 'shop',
       action: 'add_to_cart',
     });
+  });
+});
+
+withChromium.describe('the browser libraries, unchanged, in Chromium, pointed at the function', () => {
+  const browser = useChromium();
+
+  it('@segment/analytics-next: the batch a closing page sends lands', async () => {
+    const base = await deploy('browser-segment');
+    const sent = await runSegmentPage(browser(), base, {
+      writeKey: WRITE_KEY,
+      delivered: (count, what) => recordsAtLeast('browser-segment', count, what),
+    });
+
+    const { landed, rows } = await landAndQuery('browser-segment', SEGMENT_LANDED_SQL);
+    expect(landed.errors).toEqual([]);
+    expectSegmentLanded(rows, sent);
+  });
+
+  it('@snowplow/browser-tracker: events by POST tp2 and GET /i, the write key as a custom header, land', async () => {
+    const base = await deploy('browser-snowplow');
+    await runSnowplowPage(browser(), base, {
+      headers: { Authorization: `Bearer ${WRITE_KEY}` },
+      delivered: (count, what) => recordsAtLeast('browser-snowplow', count, what),
+    });
+
+    const { landed, rows } = await landAndQuery('browser-snowplow', SNOWPLOW_LANDED_SQL);
+    expect(landed.errors).toEqual([]);
+    expectSnowplowLanded(rows);
   });
 });
