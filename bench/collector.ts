@@ -1,8 +1,8 @@
 /**
  * `npm run bench:collector`: sustained accepted events/s of `activity collect` on loopback, on the
  * embedded stream, driven by autocannon with batches of 50 events over several connections, for each
- * protocol it speaks (ours, Segment's `/v1/batch`, Snowplow's tp2) on the same load, each on a collector
- * and stream of its own. Prints the figures; with --json, ends with one JSON line. The collector runs as users run it (the built CLI, in
+ * protocol it speaks (ours, Segment's `/v1/batch`, Snowplow's tp2 with structured events and with
+ * self-describing ones in `ue_px` and `cx`) on the same load, each on a collector and stream of its own. Prints the figures; with --json, ends with one JSON line. The collector runs as users run it (the built CLI, in
  * its own process); the load generator shares the machine, so the figures are a floor.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCli } from '../test/support/cli.js';
+import { BATCH, batches, type LoadEvent, PROTOCOLS, type Protocol } from './collector-routes-load.js';
 
 /** The part of autocannon's API used here (it ships no type declarations). */
 interface LoadResult {
@@ -35,108 +36,7 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
-const BATCH = 50;
-const BODIES = 64;
-const USERS = 1000;
 const json = process.argv.includes('--json');
-
-/** One event of the load: the same 1,000 users, event types, pages and prices in every protocol. */
-interface LoadEvent {
-  n: number;
-  user: string;
-  name: string;
-  timestamp: number;
-  page: string;
-  price: number;
-}
-
-/** Batches of 50 events each, spread over 1,000 users and a few event types, like a busy site's traffic. */
-function batches(): LoadEvent[][] {
-  const names = ['page_view', 'click', 'add_to_cart', 'purchase', 'login'];
-  const now = Date.now();
-  return Array.from({ length: BODIES }, (_, b) =>
-    Array.from({ length: BATCH }, (_, i) => {
-      const n = b * BATCH + i;
-      return {
-        n,
-        user: `user_${n % USERS}`,
-        name: names[n % names.length] as string,
-        timestamp: now - (BATCH - i) * 10,
-        page: `/products/${n % 97}`,
-        price: (n % 50) + 0.99,
-      };
-    }),
-  );
-}
-
-/** A protocol under load: its route, and one batch as its libraries send it. */
-interface Protocol {
-  name: string;
-  path: string;
-  body(batch: LoadEvent[], sentAt: number): string;
-}
-
-const PROTOCOLS: Protocol[] = [
-  {
-    name: 'ours, POST /v1/events',
-    path: '/v1/events',
-    body: (batch, sentAt) =>
-      JSON.stringify({
-        batch: batch.map((e) => ({
-          user_id: e.user,
-          event: e.name,
-          timestamp: new Date(e.timestamp).toISOString(),
-          session_id: `session_${e.user}`,
-          properties: { page: e.page, price: e.price },
-        })),
-        sent_at: new Date(sentAt).toISOString(),
-      }),
-  },
-  {
-    name: "Segment's, POST /v1/batch",
-    path: '/v1/batch',
-    body: (batch, sentAt) =>
-      JSON.stringify({
-        batch: batch.map((e) => ({
-          type: 'track',
-          messageId: `bench-${e.n}`,
-          userId: e.user,
-          event: e.name,
-          timestamp: new Date(e.timestamp).toISOString(),
-          properties: { page: e.page, price: e.price },
-          context: { library: { name: '@segment/analytics-node', version: '3.1.0' } },
-          integrations: {},
-        })),
-        writeKey: 'bench',
-        sentAt: new Date(sentAt).toISOString(),
-      }),
-  },
-  {
-    name: "Snowplow's, POST tp2",
-    path: '/com.snowplowanalytics.snowplow/tp2',
-    body: (batch, sentAt) =>
-      JSON.stringify({
-        schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
-        data: batch.map((e) => ({
-          e: 'se',
-          eid: `bench-${e.n}`,
-          uid: e.user,
-          sid: `session_${e.user}`,
-          se_ca: 'shop',
-          se_ac: e.name,
-          se_la: e.page,
-          se_va: String(e.price),
-          dtm: String(e.timestamp),
-          stm: String(sentAt),
-          aid: 'shop',
-          p: 'web',
-          tv: 'js-4.10.1',
-          tna: 'sp',
-          url: `https://shop.example${e.page}`,
-        })),
-      }),
-  },
-];
 
 async function acceptedSoFar(base: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();

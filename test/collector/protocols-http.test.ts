@@ -221,6 +221,35 @@ describe("Snowplow's tracker protocol", () => {
     );
   });
 
+  it('refuses events whose fields kept as sent would not land as sent, whatever else the body holds', async () => {
+    // Prepare: the numbers are written in the body's text, as a tracker would send them.
+    const { base, onStream } = await start();
+    const event = (n: number, extra: string) =>
+      `{"e": "pv", "eid": "e-${n}", "uid": "u", "res": "1920x1080"${extra}}`;
+    const body = `{"schema": "${schema}", "data": [${[
+      event(0, ', "seq": 7'),
+      event(1, ', "seq": 18446744073709551617'),
+      event(2, ', "cd": "24", "uid": "\\udc00"'),
+      event(3, ', "ratio": 1e400'),
+    ].join(', ')}]}`;
+    // Act
+    const answer = await send(base, '/com.snowplowanalytics.snowplow/tp2', body);
+    // Assess
+    expect(answer.body).toMatchObject({
+      accepted: 1,
+      rejected: [
+        { index: 1, code: 'unsafe_number' },
+        { index: 2, code: 'invalid_unicode' },
+        { index: 3, code: 'unsafe_number' },
+      ],
+    });
+    expect((answer.body as { rejected: { message: string }[] }).rejected[0]?.message).toContain(
+      'context.snowplow.fields.seq',
+    );
+    const [landed] = await onStream();
+    expect(landed?.context).toMatchObject({ snowplow: { fields: { res: '1920x1080', seq: 7 } } });
+  });
+
   it('keeps no client IP for a tracker that asks for anonymity with SP-Anonymous', async () => {
     const { base, onStream } = await start({ recordClientIp: true });
     const body = JSON.stringify({ schema, data: [{ e: 'pv', uid: 'u', eid: 'named' }] });

@@ -17,13 +17,24 @@ import {
 export type LandedPath = (bodyPath: ValuePath) => { index: number | 'all'; path: ValuePath } | undefined;
 
 /**
+ * A JSON text values were parsed from, and how its paths map into the events. `numbersLand: false`
+ * says no number of it lands as written (every field it holds is mapped), so only its escapes are
+ * looked at: the search for numbers is a scan of the whole text.
+ */
+export interface UnfaithfulSource {
+  text: string;
+  landed: LandedPath;
+  numbersLand?: boolean;
+}
+
+/**
  * The refusals, by message index, of messages that would not land as they were sent, as the consumer
  * judges them: a lone surrogate anywhere in the mapped event, a number in what lands as `properties`
  * or `context` that a double does not hold. `texts` are the JSON texts the values were parsed from
  * (the body, and any JSON a field carried as text), each with how its paths map into the events.
  */
 export function findUnfaithful(
-  texts: readonly { text: string; landed: LandedPath }[],
+  texts: readonly UnfaithfulSource[],
   mapped: ReadonlyMap<number, unknown>,
 ): Map<number, Refusal> {
   const refused = new Map<number, Refusal>();
@@ -34,7 +45,8 @@ export function findUnfaithful(
     }
   }
   if (![...mapped.values()].some((value) => mayHoldUnsafeNumber(value))) return refused;
-  for (const { text, landed } of texts) {
+  for (const { text, landed, numbersLand } of texts) {
+    if (numbersLand === false) continue;
     for (const number of findUnsafeNumbers(text)) {
       const where = landed(number.path);
       if (where === undefined) continue;

@@ -34,6 +34,11 @@ export type SnowplowMapped =
       value: Record<string, unknown>;
       /** The JSON texts the event's self-describing data (`ue`) and contexts (`cx`) were read from. */
       texts?: { ue?: string; contexts?: string };
+      /**
+       * True when a field this mapping does not read, which lands as sent (`context.snowplow.fields`),
+       * is not a string: it may hold a number, to be checked in the body's text.
+       */
+      keptNonString?: true;
     }
   | { ok: false; code: 'missing_field' | 'invalid_field'; message: string };
 
@@ -263,11 +268,14 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
   for (const [field, name] of TRACKER_PAIRS) if (fields[field] !== undefined) snowplow[name] = fields[field];
   if (fields.vid !== undefined) snowplow.session_index = numeric(fields.vid);
   let other: Record<string, unknown> | undefined;
+  let keptNonString = false;
   for (const key of Object.keys(fields)) {
     if (MAPPED.has(key)) continue;
     // A null prototype: a "__proto__" key stays an own key, for the hostile-shape check to refuse.
     other ??= Object.create(null) as Record<string, unknown>;
-    other[key] = fields[key];
+    const kept = fields[key];
+    other[key] = kept;
+    if (typeof kept !== 'string') keptNonString = true;
   }
   if (other !== undefined) snowplow.fields = other;
 
@@ -290,9 +298,10 @@ export function mapSnowplowEvent(fields: unknown, options: { receivedAt: number 
     value.timestamp = options.receivedAt;
     if (fields.stm !== undefined) snowplow.sent_at = numeric(fields.stm);
   }
-  return texts.ue === undefined && texts.contexts === undefined
-    ? { ok: true, value }
-    : { ok: true, value, texts };
+  const mapped: SnowplowMapped =
+    texts.ue === undefined && texts.contexts === undefined ? { ok: true, value } : { ok: true, value, texts };
+  if (keptNonString) mapped.keptNonString = true;
+  return mapped;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { CollectorContext } from '../context.js';
 import { CollectorError } from '../errors.js';
 import type { BodyItem, BodyItemCode, RequestFacts } from '../ingest.js';
 import type { BatchOutcome, Rejection } from '../ingest-batch.js';
-import { findUnfaithful, type LandedPath } from '../protocols/faithful.js';
+import { findUnfaithful, type UnfaithfulSource } from '../protocols/faithful.js';
 import {
   mapSnowplowEvent,
   queryFields,
@@ -82,16 +82,22 @@ function factsOf(context: CollectorContext, request: FastifyRequest): RequestFac
 function mapEvents(events: readonly unknown[], facts: RequestFacts, text: string | undefined): BodyItem[] {
   const items: BodyItem[] = [];
   const mapped = new Map<number, unknown>();
-  const texts: { text: string; landed: LandedPath }[] = [];
-  if (text !== undefined) {
-    texts.push({
-      text,
-      landed: ([top, index, ...rest]) => {
-        const path = top === 'data' && typeof index === 'number' ? snowplowLandedPath(rest) : undefined;
-        return path === undefined ? undefined : { index: index as number, path };
-      },
-    });
-  }
+  const texts: UnfaithfulSource[] = [];
+  // Of the body's own numbers, only those of fields kept as sent land as written (the others are
+  // strings by the protocol, or mapped): unless an event keeps one that is not a string, the body's
+  // text is not scanned for numbers.
+  const body: UnfaithfulSource | undefined =
+    text === undefined
+      ? undefined
+      : {
+          text,
+          numbersLand: false,
+          landed: ([top, index, ...rest]) => {
+            const path = top === 'data' && typeof index === 'number' ? snowplowLandedPath(rest) : undefined;
+            return path === undefined ? undefined : { index: index as number, path };
+          },
+        };
+  if (body !== undefined) texts.push(body);
   for (const [index, fields] of events.entries()) {
     const result = mapSnowplowEvent(fields, { receivedAt: facts.receivedAt });
     if (!result.ok) {
@@ -100,6 +106,7 @@ function mapEvents(events: readonly unknown[], facts: RequestFacts, text: string
     }
     items.push({ index, value: result.value });
     mapped.set(index, result.value);
+    if (result.keptNonString && body !== undefined) body.numbersLand = true;
     const { ue, contexts } = result.texts ?? {};
     if (ue !== undefined) {
       // {"schema": …, "data": {"schema": …, "data": {…}}}: the inner data lands as `properties`.
