@@ -316,7 +316,7 @@ try {
     const t = targets.find((c) => c.name === name);
     return t === undefined ? '' : t.pass ? 'pass' : 'MISS';
   };
-  const failures = [
+  const phases = {
     e2e,
     floor,
     record,
@@ -326,7 +326,8 @@ try {
     parquetSize,
     handlerNdjson,
     handlerParquet,
-  ].filter((p) => p.error !== undefined);
+  };
+  const failures = Object.values(phases).filter((p) => p.error !== undefined);
   failed = failures.length > 0;
 
   const rows: [string, string, string, string][] = [
@@ -425,17 +426,7 @@ try {
       ),
       all_targets_met: targets.every((t) => t.pass),
       phases: Object.fromEntries(
-        Object.entries({
-          e2e,
-          floor,
-          record,
-          unsynced,
-          steady,
-          aws,
-          parquetSize,
-          handlerNdjson,
-          handlerParquet,
-        }).map(([name, p]) => [
+        Object.entries(phases).map(([name, p]) => [
           name,
           { seconds: p.seconds, load_before: p.load_before, load_after: p.load_after, error: p.error },
         ]),
