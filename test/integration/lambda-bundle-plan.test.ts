@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { invokeBundleAlone, LAMBDA_RUNTIMES } from '../support/lambda-bundle.js';
 import { readLanded } from '../support/landed.js';
 import { useTempDir } from '../support/temp.js';
-import { PLAN, POLICY_CASES } from '../unit/plan-policy-cases.js';
+import { expectOutcome, PLAN, POLICY_CASES } from '../unit/plan-policy-cases.js';
 
 const tempDir = useTempDir();
 
@@ -30,13 +30,7 @@ describe.each(LAMBDA_RUNTIMES)('the Lambda bundle with TRACKING_PLAN on $label',
     expect(result.status, result.stderr).toBe(0);
     expect(result.output).toEqual({ batchItemFailures: [] });
     const landed = await readLanded(sink);
-    expect(landed.events.map((e) => e.event_id)).toEqual(c.events);
-    for (const [id, part] of Object.entries(c.landed ?? {})) {
-      const event = landed.events.find((e) => e.event_id === id);
-      for (const [field, value] of Object.entries(part))
-        expect(event?.[field], `${id} ${field}`).toEqual(value);
-    }
-    expect(landed.errors.map((e) => ({ reason: e.reason, message: e.message }))).toEqual(c.errors);
+    expectOutcome(c, landed.events, landed.errors);
   });
 
   it('fails the invocation, naming the file and where, when the plan is bad: nothing lands unchecked', async () => {

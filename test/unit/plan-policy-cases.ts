@@ -1,4 +1,5 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
+import { expect } from 'vitest';
 import type { PlanFile } from '../../src/plan/index.js';
 import { activityJson, eventOf, kinesisRecord } from '../support/kinesis-events.js';
 
@@ -106,3 +107,29 @@ export const POLICY_CASES: PolicyCase[] = [
     ],
   },
 ];
+
+/** The JSON of each record of a case's batch, in order: what a sender gives the collector or `produce`. */
+export function caseLines(c: PolicyCase): string[] {
+  return c.event.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
+}
+
+/**
+ * Assesses what a path let through (landed, or put on the stream) and what it refused, against a case.
+ * `properties` must be equal (a dropped property is gone); `context` must hold what the case names, as a
+ * collector adds its own facts (the user agent) beside the violations.
+ */
+export function expectOutcome(
+  c: PolicyCase,
+  passed: readonly Record<string, unknown>[],
+  refused: readonly { reason?: unknown; message?: unknown }[],
+): void {
+  expect(passed.map((e) => e.event_id)).toEqual(c.events);
+  for (const [id, part] of Object.entries(c.landed ?? {})) {
+    const event = passed.find((e) => e.event_id === id);
+    for (const [field, value] of Object.entries(part)) {
+      if (field === 'context') expect(event?.[field], `${id} ${field}`).toMatchObject(value as object);
+      else expect(event?.[field], `${id} ${field}`).toEqual(value);
+    }
+  }
+  expect(refused.map((e) => ({ reason: e.reason, message: e.message }))).toEqual(c.errors);
+}
