@@ -6,8 +6,9 @@ import {
   type LogicalType,
   PARTITION_COLUMNS,
 } from '../src/layout/index.js';
+import type { TypedColumn, TypedView } from '../src/plan/index.js';
 // Athena quotes as DuckDB does (standard SQL): the helpers of `activity query`'s views serve both.
-import { sqlIdentifier, sqlString } from '../src/query/views.js';
+import { sqlIdentifier, sqlString, TYPED_VIEW_EVENT_COLUMNS } from '../src/query/views.js';
 import type { LandingFormat } from '../src/sink/formats/index.js';
 
 /**
@@ -175,11 +176,12 @@ const TRINO_TYPE: Record<string, string> = {
  * of another JSON type (text where a number is planned) or one that does not parse is NULL, as in the
  * typed views of `activity query`.
  */
-function propertyExpression(column: ColumnTable[number]): string {
-  const value = `json_extract(properties, ${sqlString(`$[${JSON.stringify(column.name)}]`)})`;
+function propertyExpression(column: TypedColumn): string {
+  const path = sqlString(`$[${JSON.stringify(column.property)}]`);
+  const value = `json_extract(properties, ${path})`;
   const text = `json_format(${value})`;
   const isString = `substr(${text}, 1, 1) = '"'`;
-  const scalar = `json_extract_scalar(properties, ${sqlString(`$[${JSON.stringify(column.name)}]`)})`;
+  const scalar = `json_extract_scalar(properties, ${path})`;
   const isNumber = `regexp_like(${text}, '^-?[0-9]')`;
   switch (column.type) {
     case 'string':
@@ -203,31 +205,29 @@ function propertyExpression(column: ColumnTable[number]): string {
 }
 
 export interface TypedTableOptions {
-  /** The planned event. */
-  event: string;
-  /** The columns of its properties (`planColumns`), in the plan's order. */
-  columns: ColumnTable;
+  /** The planned event's view for Athena: `typedViews(plan, 'athena')`. */
+  view: TypedView;
   /** The format of the `events` table the view reads. */
   format: LandingFormat;
   databaseName: string;
 }
 
-/** The Glue table name of a planned event: lowercase letters, digits and `_`, as Athena names tables. */
-export function typedTableName(event: string): string {
-  return event.toLowerCase().replace(/[^a-z0-9_]+/g, '_');
-}
-
 /**
  * The columns of an event's typed table, as the typed view of `activity query` has them: the event
- * columns but `event` and `properties` (and those a property's name takes), the properties with their
- * planned types, then `dt` and `hour`.
+ * columns but `event` and `properties`, the properties with their planned types (a key named like an
+ * event column as `properties_<key>`), then `dt` and `hour`.
  */
-export function typedColumns(columns: ColumnTable, format: LandingFormat): glue.CfnTable.ColumnProperty[] {
-  const own = new Set(columns.map((c) => c.name));
-  const base = EVENT_TABLE.filter((c) => c.name !== 'event' && c.name !== 'properties' && !own.has(c.name));
+export function typedColumns(
+  columns: readonly TypedColumn[],
+  format: LandingFormat,
+): glue.CfnTable.ColumnProperty[] {
   // The view computes its property columns, so they are typed whatever the format of `events`: a
   // planned date-time is a `timestamp` over NDJSON too, as Parquet types its times.
-  return [...glueColumns(base, format), ...glueColumns(columns, 'parquet'), ...PARTITION_KEYS];
+  return [
+    ...glueColumns(TYPED_VIEW_EVENT_COLUMNS, format),
+    ...glueColumns(columns, 'parquet'),
+    ...PARTITION_KEYS,
+  ];
 }
 
 /**
@@ -236,15 +236,14 @@ export function typedColumns(columns: ColumnTable, format: LandingFormat): glue.
  * `SELECT currency, sum(amount) FROM purchase GROUP BY 1` works in Athena as in `activity query`.
  */
 export function typedTableInput(options: TypedTableOptions): glue.CfnTable.TableInputProperty {
-  const { event, columns, format, databaseName } = options;
-  const name = typedTableName(event);
+  const { view, format, databaseName } = options;
+  const { event, name, columns } = view;
   const all = typedColumns(columns, format);
-  const own = new Set(columns.map((c) => c.name));
-  const selected = all.map((column) => {
-    if (!own.has(column.name)) return sqlIdentifier(column.name);
-    const planned = columns.find((c) => c.name === column.name) as ColumnTable[number];
-    return `${propertyExpression(planned)} AS ${sqlIdentifier(column.name)}`;
-  });
+  const selected = [
+    ...TYPED_VIEW_EVENT_COLUMNS.map((c) => sqlIdentifier(c.name)),
+    ...columns.map((c) => `${propertyExpression(c)} AS ${sqlIdentifier(c.name)}`),
+    ...PARTITION_COLUMNS.map((c) => sqlIdentifier(c.name)),
+  ];
   const originalSql = `SELECT ${selected.join(', ')} FROM ${sqlIdentifier(databaseName)}."events" WHERE "event" = ${sqlString(event)}`;
   const definition = {
     originalSql,

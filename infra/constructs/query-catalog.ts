@@ -1,15 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Aws, aws_athena as athena, aws_glue as glue, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { TrackingPlan, type TypedView, typedViews } from '../../src/plan/index.js';
+import { TrackingPlan, typedViews } from '../../src/plan/index.js';
 import { type ActivityStackConfig, QUERY_RESULTS_PREFIX, snakeCase } from '../config.js';
-import {
-  ERROR_COLUMNS,
-  eventColumns,
-  landedTableInput,
-  typedTableInput,
-  typedTableName,
-} from '../query-tables.js';
+import { ERROR_COLUMNS, eventColumns, landedTableInput, typedTableInput } from '../query-tables.js';
 import type { LandingBucket } from './landing-bucket.js';
 import { StackPart } from './stack-part.js';
 
@@ -92,23 +86,21 @@ export class QueryCatalog extends StackPart {
     namedQuery.node.addDependency(this.workGroup, eventsTable);
   }
 
-  /** With `trackingPlan`, one typed view per planned event over `events`, as `activity query` has them. */
+  /**
+   * With `trackingPlan`, one typed view per planned event over `events`, as `activity query` has them.
+   * Two events that would give one Athena name stop the synth, naming both (`typedViews`).
+   */
   private addTypedTables(config: ActivityStackConfig, databaseName: string, eventsTable: glue.CfnTable) {
     if (config.trackingPlan === undefined) return;
     const plan = TrackingPlan.fromPlan(
       JSON.parse(readFileSync(config.trackingPlan, 'utf8')),
       config.trackingPlan,
     );
-    for (const { event, name, columns } of plannedTables(plan)) {
-      const table = new glue.CfnTable(this, `Typed${pascalCase(name)}Table`, {
+    for (const view of typedViews(plan, 'athena')) {
+      const table = new glue.CfnTable(this, `Typed${pascalCase(view.name)}Table`, {
         catalogId: Aws.ACCOUNT_ID,
         databaseName,
-        tableInput: typedTableInput({
-          event,
-          columns,
-          format: config.format,
-          databaseName,
-        }),
+        tableInput: typedTableInput({ view, format: config.format, databaseName }),
       });
       table.node.addDependency(eventsTable);
     }
@@ -121,19 +113,6 @@ function pascalCase(name: string): string {
     .split('_')
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join('');
-}
-
-/** The plan's events whose table name is their own: not a dataset's, not another event's. */
-function plannedTables(plan: TrackingPlan): { event: string; name: string; columns: TypedView['columns'] }[] {
-  const seen = new Set(['events', 'errors']);
-  const tables: { event: string; name: string; columns: TypedView['columns'] }[] = [];
-  for (const { name: event, columns } of typedViews(plan)) {
-    const name = typedTableName(event);
-    if (seen.has(name)) continue;
-    seen.add(name);
-    tables.push({ event, name, columns });
-  }
-  return tables;
 }
 
 /** Distinct events per name over the last day, reading the times as the format stores them. */

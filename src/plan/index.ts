@@ -3,7 +3,17 @@
  * `check` every path applies (collector, consumer, Lambda), with `infer` and `diff` against landed data.
  */
 
-export { logicalTypeOf, planColumns, type TypedView, typedViews } from './columns.js';
+export {
+  athenaViewName,
+  logicalTypeOf,
+  PROPERTY_PREFIX,
+  planColumns,
+  propertyColumnName,
+  type TypedColumn,
+  type TypedView,
+  typedViews,
+  type ViewEngine,
+} from './columns.js';
 export { type DiffCount, diffPlan, formatDiff, type PlanDiff } from './diff.js';
 export { draftPlan, type KeyObservation } from './infer.js';
 export { diffWithLanded, type EventsQuery, inferPlan } from './landed.js';

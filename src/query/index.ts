@@ -32,5 +32,6 @@ export {
   sqlColumns,
   sqlIdentifier,
   sqlString,
+  TYPED_VIEW_EVENT_COLUMNS,
   typedViewSelect,
 } from './views.js';

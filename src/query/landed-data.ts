@@ -2,14 +2,8 @@ import { type DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '
 import { PipelineError } from '../core/errors.js';
 import type { SinkLocation } from '../core/locations.js';
 import type { ObjectStore } from '../core/ports.js';
-import {
-  type ColumnTable,
-  DATASETS,
-  type Dataset,
-  isCompactedKey,
-  type LandedObject,
-  listLanded,
-} from '../layout/index.js';
+import { DATASETS, type Dataset, isCompactedKey, type LandedObject, listLanded } from '../layout/index.js';
+import type { TypedView } from '../plan/index.js';
 import { openStore } from '../sink/open-store.js';
 import { describeDuckDbError, QueryError } from './errors.js';
 import { LocalFiles } from './local-files.js';
@@ -34,10 +28,10 @@ export interface LandedDataOptions {
   /** Parallel downloads from an S3 sink (default 8). */
   downloads?: number;
   /**
-   * Views over `events` besides it, one per event name: its rows, with the columns of a column table
-   * taken from `properties` (a tracking plan's typed views). Names `events` and `errors` are refused.
+   * Views over `events` besides it, one per event: its rows, with typed columns taken from
+   * `properties` (a tracking plan's `typedViews`). Names `events` and `errors` are refused.
    */
-  typedViews?: readonly { name: string; columns: ColumnTable }[];
+  typedViews?: readonly TypedView[];
 }
 
 /** What a query read. */
@@ -71,7 +65,7 @@ export class LandedData {
   private readonly files: LocalFiles;
   private readonly instance: DuckDBInstance;
   private readonly connection: DuckDBConnection;
-  private readonly typedViews: readonly { name: string; columns: ColumnTable }[];
+  private readonly typedViews: readonly TypedView[];
   /** The typed views' names (lower case), each reading `events`: for partition pruning. */
   private readonly viewsOver: ViewsOver;
   /** Queries share one connection and its transaction: they run one at a time. */
@@ -83,7 +77,7 @@ export class LandedData {
     files: LocalFiles,
     instance: DuckDBInstance,
     connection: DuckDBConnection,
-    typedViews: readonly { name: string; columns: ColumnTable }[],
+    typedViews: readonly TypedView[],
   ) {
     this.url = store.url;
     this.typedViews = typedViews;
@@ -216,9 +210,9 @@ export class LandedData {
     const errors = await this.files.files(selected.errors, signal);
     await this.connection.run(`CREATE OR REPLACE TEMP VIEW events AS ${eventsSelect(events)}`);
     await this.connection.run(`CREATE OR REPLACE TEMP VIEW errors AS ${errorsSelect(errors)}`);
-    for (const { name, columns } of this.typedViews) {
+    for (const { event, name, columns } of this.typedViews) {
       await this.connection.run(
-        `CREATE OR REPLACE TEMP VIEW ${sqlIdentifier(name)} AS ${typedViewSelect(name, columns)}`,
+        `CREATE OR REPLACE TEMP VIEW ${sqlIdentifier(name)} AS ${typedViewSelect(event, columns)}`,
       );
     }
   }

@@ -5,6 +5,7 @@ import {
   type LogicalType,
   PARTITION_COLUMNS,
 } from '../layout/index.js';
+import type { TypedColumn } from '../plan/index.js';
 
 /**
  * The SQL of the `events` and `errors` views over explicit lists of local files. Column types come
@@ -146,25 +147,28 @@ function pointer(name: string): string {
   return sqlString(`/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`);
 }
 
+/** The event columns a typed view keeps: all of them but `event` (one value) and `properties` (typed). */
+export const TYPED_VIEW_EVENT_COLUMNS: ColumnTable = EVENT_COLUMNS.filter(
+  (c) => c.name !== 'event' && c.name !== 'properties',
+);
+
 /**
- * A typed view of one event over the `events` view: the event's rows, with each column of `columns`
- * taken from `properties` and typed by the column table. A value of another JSON type than its column
- * (a string where a number is planned), or one that does not parse (a date that is not one), is NULL:
- * the view shows what the plan allows. The other event columns follow, but `event` and `properties`,
- * and those a property's name takes.
+ * A typed view of one event over the `events` view: the event's rows; first the event columns of
+ * `TYPED_VIEW_EVENT_COLUMNS`, then each column of `columns` taken from its key of `properties` and
+ * typed by its logical type, then `dt` and `hour`. A value of another JSON type than its column (a
+ * string where a number is planned), or one that does not parse (a date that is not one), is NULL:
+ * the view shows what the plan allows.
  */
-export function typedViewSelect(event: string, columns: ColumnTable): string {
-  const own = new Set(columns.map((c) => c.name));
-  const base = EVENT_COLUMNS.filter((c) => c.name !== 'event' && c.name !== 'properties' && !own.has(c.name));
+export function typedViewSelect(event: string, columns: readonly TypedColumn[]): string {
   const properties = sqlColumns(columns).map(([name, type], i) => {
     const accepted = JSON_TYPES[columns[i]?.type ?? 'json'];
-    const at = pointer(name);
+    const at = pointer(columns[i]?.property ?? name);
     if (accepted === undefined) return `json_extract(properties, ${at}) AS ${sqlIdentifier(name)}`;
     const fits = `json_type(properties, ${at}) IN (${accepted.map(sqlString).join(', ')})`;
     return `TRY_CAST(CASE WHEN ${fits} THEN json_extract_string(properties, ${at}) END AS ${type}) AS ${sqlIdentifier(name)}`;
   });
   const columnsSql = [
-    ...base.map((c) => sqlIdentifier(c.name)),
+    ...TYPED_VIEW_EVENT_COLUMNS.map((c) => sqlIdentifier(c.name)),
     ...properties,
     ...PARTITIONS.map(([name]) => sqlIdentifier(name)),
   ];

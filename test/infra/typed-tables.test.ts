@@ -3,12 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/errors.js';
 import { EVENT_COLUMNS } from '../../src/layout/index.js';
 import { cleanUpSynths, ROOT, type Synthesized, synth } from './synth.js';
 
 const SHOP_PLAN = path.join(ROOT, 'examples/shop-tracking-plan.json');
 
-/** A plan of every property type, an event name Athena cannot take as is, and one named like a dataset. */
+/**
+ * A plan of every property type and of properties named like event columns, an event name Athena
+ * cannot take as is, and one named like a dataset.
+ */
 const TYPES_PLAN = {
   events: {
     'Checkout Started': {
@@ -23,6 +27,8 @@ const TYPES_PLAN = {
           at: { type: 'string', format: 'date-time' },
           ships_on: { type: 'string', format: 'date' },
           address: { type: 'object' },
+          user_id: { type: 'string' },
+          dt: { type: 'string', format: 'date' },
         },
       },
     },
@@ -179,6 +185,46 @@ describe('the Glue tables of a tracking plan', () => {
     expect(viewTypes(view(typesNdjson.template, 'checkout_started')).timestamp).toBe('varchar');
     expect(viewTypes(view(typesParquet.template, 'checkout_started')).timestamp).toBe('timestamp(3)');
   });
+
+  it('keeps the event columns under their names and prefixes the properties named like one', () => {
+    const checkout = view(typesNdjson.template, 'checkout_started');
+    const names = checkout.StorageDescriptor.Columns.map((c) => c.Name);
+    const base = EVENT_COLUMNS.map((c) => c.name).filter((n) => n !== 'event' && n !== 'properties');
+    expect(names).toEqual([
+      ...base,
+      ...[
+        'total',
+        'lines',
+        'coupon',
+        'gift',
+        'at',
+        'ships_on',
+        'address',
+        'properties_user_id',
+        'properties_dt',
+      ],
+      ...['dt', 'hour'],
+    ]);
+    expect(glueTypes(checkout)).toMatchObject({ properties_user_id: 'string', properties_dt: 'date' });
+    const { originalSql } = definition(checkout);
+    expect(originalSql).toMatch(/^SELECT "event_id", "user_id", /);
+    expect(originalSql).toContain(
+      `CASE WHEN substr(json_format(json_extract(properties, '$["user_id"]')), 1, 1) = '"' THEN json_extract_scalar(properties, '$["user_id"]') END AS "properties_user_id"`,
+    );
+    expect(originalSql).toMatch(/ AS "properties_dt", "dt", "hour" FROM /);
+  });
+
+  it('stops the synth on two events of one Athena name, naming both', async () => {
+    const file = path.join(dir, 'same-name-plan.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ events: { 'Checkout Started': {}, checkout_started: {}, purchase: {} } }),
+    );
+    expect(() => synth({ trackingPlan: file })).toThrow(ConfigError);
+    expect(() => synth({ trackingPlan: file })).toThrow(
+      `${file}: /events/Checkout Started and /events/checkout_started both give the typed view checkout_started in Athena`,
+    );
+  }, 240_000);
 
   it('gives an event named like a dataset no view', () => {
     expect(views(typesNdjson.template).map((t) => t.Name)).toEqual(['checkout_started']);

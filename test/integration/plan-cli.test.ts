@@ -131,6 +131,37 @@ describe('activity plan', () => {
     );
   });
 
+  it('refuses in plan check a plan whose typed views would share a name, as query and the CDK app do', async () => {
+    // Prepare: two spellings of one event, which Athena names alike; two which DuckDB names alike.
+    const dir = await tempDir();
+    const athena = path.join(dir, 'athena.json');
+    await writeFile(athena, JSON.stringify({ events: { 'Checkout Started': {}, checkout_started: {} } }));
+    const both = path.join(dir, 'both.json');
+    await writeFile(both, JSON.stringify({ events: { Purchase: {}, purchase: {} } }));
+    // Act
+    const checkAthena = await runCli(['plan', 'check', athena]);
+    const checkBoth = await runCli(['plan', 'check', both]);
+    const query = await runCli([
+      'query',
+      ...['--sink', path.join(dir, 'sink'), '--tracking-plan', both, 'SELECT 1'],
+    ]);
+    const enforced = await runCli([
+      'consume',
+      ...['--stream', path.join(dir, 'stream'), '--sink', path.join(dir, 'sink'), '--until-idle'],
+      ...['--tracking-plan', both],
+    ]);
+    // Assess
+    expect(checkAthena.code).toBe(2);
+    expect(checkAthena.stderr).toBe(
+      `activity: ${athena}: /events/Checkout Started and /events/checkout_started both give the typed view checkout_started in Athena (view names ignore case, other characters than letters, digits and _ become _): rename one\n`,
+    );
+    const local = `activity: ${both}: /events/Purchase and /events/purchase both give the typed view purchase (view names ignore case): rename one\n`;
+    expect(checkBoth).toMatchObject({ code: 2, stderr: local });
+    expect(query).toMatchObject({ code: 2, stderr: local });
+    // Enforcing the plan needs no view.
+    expect(enforced.code, enforced.stderr).toBe(0);
+  });
+
   it('enforces --tracking-plan in run and in consume', async () => {
     // Prepare: the shop's plan without logout, whose events it then refuses.
     const dir = await tempDir();

@@ -4,7 +4,7 @@ import { createHandler } from '../../src/consumer/index.js';
 import { parseSinkUrl } from '../../src/core/locations.js';
 import { TrackingPlan, typedViews } from '../../src/plan/index.js';
 import { Simulator } from '../../src/producer/index.js';
-import { LandedData } from '../../src/query/index.js';
+import { LandedData, TYPED_VIEW_EVENT_COLUMNS } from '../../src/query/index.js';
 import { cellValue } from '../../src/query/values.js';
 import { DirectoryStore } from '../../src/sink/index.js';
 import { runCli } from '../support/cli.js';
@@ -93,6 +93,58 @@ describe('typed views from a tracking plan', () => {
       expect(types.map(([name]) => name)).not.toContain('properties');
       // "12", null and true are not numbers: NULL in the typed view.
       expect(wrong).toEqual([[3, 0]]);
+    } finally {
+      await data.close();
+    }
+  });
+
+  it('keep the event columns first under their names, then the properties (prefixed when named like one), then dt and hour', async () => {
+    // Prepare: properties named like event columns, and the envelope's own values beside them.
+    const sink = path.join(await tempDir(), 'sink');
+    const store = new DirectoryStore(sink);
+    await store.connect();
+    const properties = { amount: 5, user_id: 'someone else', dt: 'not a date', Timestamp: 'at noon' };
+    const response = await createHandler({ store, warn: () => undefined })(
+      eventOf([kinesisRecord(activityJson({ event: 'refund', properties }), '1')]),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    await store.close();
+    const plan = TrackingPlan.fromPlan({
+      events: {
+        refund: {
+          properties: {
+            type: 'object',
+            properties: {
+              amount: { type: 'number' },
+              user_id: { type: 'string' },
+              dt: { type: 'string' },
+              Timestamp: { type: 'string' },
+            },
+          },
+        },
+      },
+    });
+    const data = await LandedData.open(parseSinkUrl(sink), { typedViews: typedViews(plan) });
+    try {
+      // Act
+      const columns = await rowsOf(data, 'SELECT column_name FROM (DESCRIBE refund)');
+      const values = await rowsOf(
+        data,
+        'SELECT user_id, properties_user_id, dt::VARCHAR, properties_dt, timestamp::VARCHAR, properties_Timestamp, amount FROM refund',
+      );
+      // Assess
+      expect(columns.map(([name]) => name)).toEqual([
+        ...TYPED_VIEW_EVENT_COLUMNS.map((c) => c.name),
+        'amount',
+        'properties_user_id',
+        'properties_dt',
+        'properties_Timestamp',
+        'dt',
+        'hour',
+      ]);
+      expect(values).toEqual([
+        ['user_1', 'someone else', '2026-11-25', 'not a date', '2026-11-25 19:31:12+00', 'at noon', 5],
+      ]);
     } finally {
       await data.close();
     }

@@ -27,12 +27,18 @@ export function planCommand(): Command {
     .addHelpText('after', HELP);
   command
     .command('check')
-    .description('check a tracking plan file: its shape, its policies and every schema in it')
+    .description(
+      'check a tracking plan file: its shape, its policies, every schema in it, and that each planned event gets its typed views',
+    )
     .addArgument(new Argument('<file>', 'the plan (JSON)').argParser(filePath('file')))
     .addOption(options.json())
     .action(async (file: string, flags: PlanFlags) => {
-      const { TrackingPlan } = await import('../../plan/index.js');
+      const { TrackingPlan, typedViews } = await import('../../plan/index.js');
       const plan = await TrackingPlan.fromFile(file);
+      // Enforcing a plan needs no view, but `activity query` and the CDK app make them: a plan whose
+      // views cannot all be made (two events or properties on one name) is refused here as there.
+      typedViews(plan, 'duckdb');
+      typedViews(plan, 'athena');
       const events = plan.eventNames;
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ file, events, policies: plan.policies })}\n`);
