@@ -116,7 +116,7 @@ function pascalCase(name: string): string {
 }
 
 /** Distinct events per name over the last day, reading the times as the format stores them. */
-function lastDayQuery(format: ActivityStackConfig['format']): string {
+export function lastDayQuery(format: ActivityStackConfig['format']): string {
   return [
     'SELECT event, count(DISTINCT event_id) AS events',
     'FROM events',

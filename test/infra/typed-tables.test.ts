@@ -6,35 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { EVENT_COLUMNS } from '../../src/layout/index.js';
 import { cleanUpSynths, ROOT, type Synthesized, synth } from './synth.js';
+import { TYPES_PLAN } from './typed-plans.js';
 
 const SHOP_PLAN = path.join(ROOT, 'examples/shop-tracking-plan.json');
-
-/**
- * A plan of every property type and of properties named like event columns, an event name Athena
- * cannot take as is, and one named like a dataset.
- */
-const TYPES_PLAN = {
-  events: {
-    'Checkout Started': {
-      properties: {
-        type: 'object',
-        required: ['total'],
-        properties: {
-          total: { type: 'number' },
-          lines: { type: 'integer' },
-          coupon: { type: 'string' },
-          gift: { type: 'boolean' },
-          at: { type: 'string', format: 'date-time' },
-          ships_on: { type: 'string', format: 'date' },
-          address: { type: 'object' },
-          user_id: { type: 'string' },
-          dt: { type: 'string', format: 'date' },
-        },
-      },
-    },
-    events: { properties: { type: 'object', properties: { n: { type: 'integer' } } } },
-  },
-};
 
 interface TableInput {
   Name: string;
