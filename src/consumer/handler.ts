@@ -2,7 +2,7 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import { describeError, StreamError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { compareSequenceNumbers } from '../core/sequence-numbers.js';
-import { enrich } from '../enrich/index.js';
+import { enrich, enrichedLine } from '../enrich/index.js';
 import {
   type ActivityEvent,
   type ParseResult,
@@ -163,7 +163,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       else if (line !== undefined) group.events.push(line);
     };
     const landEvent = (result: Extract<ParseResult, { ok: true }>, shardId: string, seq: string) => {
-      const event = enrich(result.event);
+      const { event } = result;
       if (forgotten?.has(event.user_id)) {
         dropped++;
         // Its object keeps the name it had before the user was forgotten: a replay overwrites it.
@@ -171,7 +171,13 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         return;
       }
       events++;
-      add('events', partitions.of(result.timestampMs), shardId, seq, parquet ? event : JSON.stringify(event));
+      add(
+        'events',
+        partitions.of(result.timestampMs),
+        shardId,
+        seq,
+        parquet ? enrich(event) : enrichedLine(event),
+      );
     };
     const landError = (raw: RawRecord, reason: ErrorReason, message: string, streamArn: string) => {
       if (forgotten !== undefined && forgotten.size > 0 && isForgottenRecord(forgotten, raw)) {
