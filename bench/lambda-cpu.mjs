@@ -4,18 +4,24 @@
 // a temporary folder and invoked with Kinesis events of valid activity events landing in a directory;
 // the first invocations warm up and are not counted, nor is making the events. BATCH and BATCHES set
 // the sizes, FORMAT (ndjson, the default, or parquet) how events land; with --json it prints one JSON
-// line instead (`npm run bench` reads it). BASELINE names another bundle file (a copy of an earlier
-// build): it is loaded beside this one and invoked with every other batch, so both meet the same load
-// of a shared machine, and the ratio of their CPU times is printed too.
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// line instead (`npm run bench` reads it). Beside the bundle it times the floor, the least work any
+// handler of these records does (decode, JSON.parse, JSON.stringify, gzip, then a durable write), and
+// with BASELINE (another bundle file, a copy of an earlier build) that bundle too: each in turn, in
+// runs of 20 batches, so all meet the same load of a shared machine; ratios to the bundle are printed.
+import { copyFile, mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+
+const gzip = promisify(gzipCallback);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BATCH = Number(process.env.BATCH ?? 1000);
 const BATCHES = Number(process.env.BATCHES ?? 20);
 const WARM_UP = 5;
+const RUN = 20;
 const json = process.argv.includes('--json');
 
 const dir = await mkdtemp(path.join(tmpdir(), 'activity-lambda-cpu-'));
@@ -28,7 +34,11 @@ try {
   const handler = await load(path.join(root, 'dist/lambda/index.mjs'), 'index.mjs');
   const baseline = process.env.BASELINE ? await load(process.env.BASELINE, 'baseline.mjs') : undefined;
   let seq = 0;
-  const eventOf = () => ({
+  // The runtime hands a function the event as JSON.parse made it from the invocation's body, so its
+  // strings are flat: a string built here by concatenation would cost the handler a flattening that it
+  // never pays on Lambda.
+  const eventOf = () => JSON.parse(JSON.stringify(makeEvent()));
+  const makeEvent = () => ({
     Records: Array.from({ length: BATCH }, () => {
       seq++;
       const data = JSON.stringify({
@@ -73,42 +83,77 @@ try {
     }
     if (out.batchItemFailures.length > 0) throw new Error(`a batch failed: ${JSON.stringify(out)}`);
   };
-  for (let i = 0; i < WARM_UP; i++) {
-    await invoke(handler);
-    if (baseline !== undefined) await invoke(baseline);
-  }
-  const cpu = { user: 0, system: 0, wallMs: 0 };
-  const baseCpu = { user: 0, system: 0, wallMs: 0 };
-  // In runs of a few batches each, so that each bundle meets mostly its own garbage.
-  const RUN = Number(process.env.RUN ?? 20);
-  for (let i = 0; i < BATCHES; i += RUN) {
-    for (let j = i; j < Math.min(i + RUN, BATCHES); j++) await invoke(handler, cpu);
-    if (baseline !== undefined)
-      for (let j = i; j < Math.min(i + RUN, BATCHES); j++) await invoke(baseline, baseCpu);
-  }
-  const { wallMs } = cpu;
+  // The floor: what any handler of these records must do at the least, with nothing checked, enriched
+  // or partitioned: decode each record, JSON.parse and JSON.stringify it, gzip the lines as the
+  // handler does; then write them as the directory store does (a temporary file, fsync, rename).
+  const floorDir = path.join(dir, 'floor');
+  await mkdir(floorDir);
+  let floorFiles = 0;
+  const floorBody = (event) => {
+    const lines = event.Records.map((r) =>
+      JSON.stringify(JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8'))),
+    );
+    return gzip(`${lines.join('\n')}\n`, { level: 3 });
+  };
+  const contenders = [
+    { name: 'this bundle', fn: handler },
+    ...(baseline === undefined ? [] : [{ name: `baseline ${process.env.BASELINE}`, fn: baseline }]),
+    {
+      name: 'floor: decode, JSON.parse, JSON.stringify, gzip',
+      fn: async (event) => {
+        await floorBody(event);
+        return { batchItemFailures: [] };
+      },
+    },
+    {
+      name: 'floor and a durable write',
+      fn: async (event) => {
+        const body = await floorBody(event);
+        const tmp = path.join(floorDir, `_${floorFiles}.tmp`);
+        const file = await open(tmp, 'w');
+        await file.writeFile(body);
+        await file.sync();
+        await file.close();
+        await rename(tmp, path.join(floorDir, `${floorFiles++}.ndjson.gz`));
+        return { batchItemFailures: [] };
+      },
+    },
+  ].map((c) => ({ ...c, user: 0, system: 0, wallMs: 0 }));
+  for (let i = 0; i < WARM_UP; i++) for (const c of contenders) await invoke(c.fn);
+  // In runs of 20 batches each, in turn, so that all meet the same load of a shared machine, and each
+  // mostly its own garbage: alternating batch by batch biased the figures by 15 % against whichever
+  // ran second. Each round starts with the next one, so that none is always first.
+  for (let i = 0, round = 0; i < BATCHES; i += RUN, round++)
+    for (let k = 0; k < contenders.length; k++) {
+      const c = contenders[(round + k) % contenders.length];
+      for (let j = i; j < Math.min(i + RUN, BATCHES); j++) await invoke(c.fn, c);
+    }
   const counted = BATCH * BATCHES;
-  const perEvent = (cpu.user + cpu.system) / counted;
-  const basePerEvent = (baseCpu.user + baseCpu.system) / counted;
-  const ratio = perEvent / basePerEvent;
+  const perEvent = (c) => (c.user + c.system) / counted;
+  const [bundle] = contenders;
+  const base = baseline === undefined ? undefined : contenders[1];
+  const floor = contenders.at(-2);
+  const floorWrite = contenders.at(-1);
   if (json) {
     const figures = {
       node: process.version,
       format: process.env.FORMAT || 'ndjson',
       events: counted,
       batch: BATCH,
-      cpu_micros_per_event: Number(perEvent.toFixed(2)),
-      events_per_cpu_s: Math.round(1_000_000 / perEvent),
-      ...(baseline === undefined ? {} : { vs_baseline: Number(ratio.toFixed(3)) }),
+      cpu_micros_per_event: Number(perEvent(bundle).toFixed(2)),
+      events_per_cpu_s: Math.round(1_000_000 / perEvent(bundle)),
+      floor_cpu_micros_per_event: Number(perEvent(floor).toFixed(2)),
+      floor_write_cpu_micros_per_event: Number(perEvent(floorWrite).toFixed(2)),
+      ...(base === undefined ? {} : { vs_baseline: Number((perEvent(bundle) / perEvent(base)).toFixed(3)) }),
     };
     console.log(JSON.stringify(figures));
   } else {
     console.log(
-      `Node.js ${process.version}: ${perEvent.toFixed(1)} µs CPU per event (user ${(cpu.user / counted).toFixed(1)}, system ${(cpu.system / counted).toFixed(1)}), ${((wallMs * 1000) / counted).toFixed(1)} µs wall, ${counted} events in batches of ${BATCH}`,
+      `Node.js ${process.version}, ${counted} events in batches of ${BATCH}, ${process.env.FORMAT || 'ndjson'}, load ${loadavg()[0].toFixed(1)}`,
     );
-    if (baseline !== undefined)
+    for (const c of contenders)
       console.log(
-        `baseline ${process.env.BASELINE}: ${basePerEvent.toFixed(1)} µs CPU per event; this bundle ${ratio.toFixed(3)} × its CPU time`,
+        `  ${c.name}: ${perEvent(c).toFixed(2)} µs CPU per event (user ${(c.user / counted).toFixed(1)}, system ${(c.system / counted).toFixed(1)}), ${((c.wallMs * 1000) / counted).toFixed(1)} µs wall; ${(perEvent(c) / perEvent(bundle)).toFixed(3)} × this bundle`,
       );
   }
 } finally {
