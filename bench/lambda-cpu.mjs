@@ -8,14 +8,13 @@
 // handler of these records does (decode, JSON.parse, JSON.stringify, gzip, then a durable write), and
 // with BASELINE (another bundle file, a copy of an earlier build) that bundle too: each in turn, in
 // runs of 20 batches, so all meet the same load of a shared machine; ratios to the bundle are printed.
+// With --stages it also builds the handler's work up a step at a time from dist/, to show where the
+// time goes.
 import { copyFile, mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
-
-const gzip = promisify(gzipCallback);
+import { gzipSync } from 'node:zlib';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BATCH = Number(process.env.BATCH ?? 1000);
@@ -85,7 +84,8 @@ try {
   };
   // The floor: what any handler of these records must do at the least, with nothing checked, enriched
   // or partitioned: decode each record, JSON.parse and JSON.stringify it, gzip the lines as the
-  // handler does; then write them as the directory store does (a temporary file, fsync, rename).
+  // handler does (level 3, on the calling thread); then write them as the directory store does (a
+  // temporary file, fsync, rename).
   const floorDir = path.join(dir, 'floor');
   await mkdir(floorDir);
   let floorFiles = 0;
@@ -93,7 +93,7 @@ try {
     const lines = event.Records.map((r) =>
       JSON.stringify(JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8'))),
     );
-    return gzip(`${lines.join('\n')}\n`, { level: 3 });
+    return gzipSync(`${lines.join('\n')}\n`, { level: 3 });
   };
   const contenders = [
     { name: 'this bundle', fn: handler },
@@ -101,14 +101,14 @@ try {
     {
       name: 'floor: decode, JSON.parse, JSON.stringify, gzip',
       fn: async (event) => {
-        await floorBody(event);
+        floorBody(event);
         return { batchItemFailures: [] };
       },
     },
     {
       name: 'floor and a durable write',
       fn: async (event) => {
-        const body = await floorBody(event);
+        const body = floorBody(event);
         const tmp = path.join(floorDir, `_${floorFiles}.tmp`);
         const file = await open(tmp, 'w');
         await file.writeFile(body);
@@ -118,6 +118,7 @@ try {
         return { batchItemFailures: [] };
       },
     },
+    ...(process.argv.includes('--stages') ? await stages() : []),
   ].map((c) => ({ ...c, user: 0, system: 0, wallMs: 0 }));
   for (let i = 0; i < WARM_UP; i++) for (const c of contenders) await invoke(c.fn);
   // In runs of 20 batches each, in turn, so that all meet the same load of a shared machine, and each
@@ -132,8 +133,8 @@ try {
   const perEvent = (c) => (c.user + c.system) / counted;
   const [bundle] = contenders;
   const base = baseline === undefined ? undefined : contenders[1];
-  const floor = contenders.at(-2);
-  const floorWrite = contenders.at(-1);
+  const floor = contenders.find((c) => c.name.startsWith('floor:'));
+  const floorWrite = contenders.find((c) => c.name.startsWith('floor and'));
   if (json) {
     const figures = {
       node: process.version,
@@ -155,6 +156,52 @@ try {
       console.log(
         `  ${c.name}: ${perEvent(c).toFixed(2)} µs CPU per event (user ${(c.user / counted).toFixed(1)}, system ${(c.system / counted).toFixed(1)}), ${((c.wallMs * 1000) / counted).toFixed(1)} µs wall; ${(perEvent(c) / perEvent(bundle)).toFixed(3)} × this bundle`,
       );
+  }
+
+  /**
+   * With --stages: the handler's work on the same records built up a step at a time from the compiled
+   * modules (dist/), each step doing all the steps before it, so the difference between two is what a
+   * step costs: where the bundle's time goes, without a profiler's own cost.
+   */
+  async function stages() {
+    const dist = (module) => import(pathToFileURL(path.join(root, 'dist', module)).href);
+    const { checkFaithful, parseEventRecord, TimeFormatter } = await dist('event/index.js');
+    const { enrichedLine } = await dist('enrich/index.js');
+    const { Partitioner } = await dist('layout/index.js');
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    const bytesOf = (r) => Buffer.from(r.kinesis.data, 'base64');
+    const parsed = (r, times) =>
+      parseEventRecord(bytesOf(r), {
+        receivedAt: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
+        times,
+        fallbackId: () => r.eventID,
+      });
+    const step = (name, perRecord) => ({
+      name: `stage: ${name}`,
+      fn: async (event) => {
+        const times = new TimeFormatter();
+        const partitions = new Partitioner();
+        const lines = event.Records.map((r) => perRecord(r, times, partitions));
+        if (name.endsWith('gzip')) gzipSync(`${lines.join('\n')}\n`, { level: 3 });
+        return { batchItemFailures: [] };
+      },
+    });
+    return [
+      step('base64', (r) => bytesOf(r)),
+      step('+ UTF-8', (r) => utf8.decode(bytesOf(r))),
+      step('+ JSON.parse', (r) => JSON.parse(utf8.decode(bytesOf(r)))),
+      step('+ faithful checks', (r) => {
+        const text = utf8.decode(bytesOf(r));
+        return checkFaithful(text, JSON.parse(text));
+      }),
+      step('+ schema, times, landed event (parseEventRecord)', (r, times) => parsed(r, times)),
+      step('+ enrichment and the line', (r, times) => enrichedLine(parsed(r, times).event)),
+      step('+ partition, gzip', (r, times, partitions) => {
+        const result = parsed(r, times);
+        partitions.of(result.timestampMs);
+        return enrichedLine(result.event);
+      }),
+    ];
   }
 } finally {
   await rm(dir, { recursive: true, force: true });
