@@ -143,6 +143,9 @@ export function encodeEventsParquet(events: readonly ActivityEvent[]): Uint8Arra
       return {
         name,
         data,
+        // A column of nulls has no values to compress, and a page compressed anyway costs a zlib
+        // stream's set-up (most of a batch's optional columns: sent fields, campaigns, referrers).
+        ...(data.every((v) => v === null) ? { codec: 'UNCOMPRESSED' as const } : {}),
         ...(encoding === undefined ? {} : { encoding }),
         ...(NO_STATISTICS.has(type) ? { statistics: false } : {}),
       };
