@@ -24,9 +24,10 @@ export const DEFAULT_COMPRESSION_LEVEL = 3;
 
 /**
  * The NDJSON gzip body of an object, compressed on the calling thread: zlib's asynchronous form, which
- * hands the work to libuv's thread pool, cost twice the CPU time for the bodies of 1,000 events (1.1-1.3
- * µs an event against 0.55; BENCHMARKS.md, "Handler"), and a handler has nothing to do meanwhile:
- * Lambda gives an invocation one event at a time, and its objects are written as they are made.
+ * hands the work to libuv's thread pool, cost twice the CPU time for the bodies of 1,000 events
+ * (1.1-1.3 µs an event against 0.55; BENCHMARKS.md, "The Lambda handler's CPU per event"), and a
+ * handler has nothing to do meanwhile: Lambda gives an invocation one event at a time, and its objects
+ * are written as they are made.
  */
 export async function encodeLines(
   lines: readonly string[],
