@@ -2,7 +2,7 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import { describeError, StreamError } from '../core/errors.js';
 import type { ObjectStore } from '../core/ports.js';
 import { compareSequenceNumbers } from '../core/sequence-numbers.js';
-import { enrich } from '../enrich/index.js';
+import { enrich, enrichedLine } from '../enrich/index.js';
 import {
   type ActivityEvent,
   type ParseResult,
@@ -163,7 +163,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       else if (line !== undefined) group.events.push(line);
     };
     const landEvent = (result: Extract<ParseResult, { ok: true }>, shardId: string, seq: string) => {
-      const event = enrich(result.event);
+      const { event } = result;
       if (forgotten?.has(event.user_id)) {
         dropped++;
         // Its object keeps the name it had before the user was forgotten: a replay overwrites it.
@@ -171,7 +171,13 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         return;
       }
       events++;
-      add('events', partitions.of(result.timestampMs), shardId, seq, parquet ? event : JSON.stringify(event));
+      add(
+        'events',
+        partitions.of(result.timestampMs),
+        shardId,
+        seq,
+        parquet ? enrich(event) : enrichedLine(event),
+      );
     };
     const landError = (raw: RawRecord, reason: ErrorReason, message: string, streamArn: string) => {
       if (forgotten !== undefined && forgotten.size > 0 && isForgottenRecord(forgotten, raw)) {
@@ -190,21 +196,30 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       );
     };
 
+    // One parse context for the batch, pointed at each record in turn: its fallback id is asked for
+    // (if at all) while that record is parsed, so no context or closure is made per record.
+    const at = { streamArn: '', shardId: '', sequenceNumber: '', sub: undefined as number | undefined };
+    const parsing = {
+      receivedAt: 0,
+      times,
+      fallbackId: () => positionEventId(at.streamArn, at.shardId, at.sequenceNumber, at.sub),
+      plan,
+    };
     for (const record of event.Records) {
       const raw = fromKinesisRecord(record, shardIds);
       const { shardId, sequenceNumber, arrivalMs } = raw;
       const streamArn = record.eventSourceARN;
+      at.streamArn = streamArn;
+      at.shardId = shardId;
+      at.sequenceNumber = sequenceNumber;
+      at.sub = undefined;
+      parsing.receivedAt = arrivalMs;
       const first = firstOfShard.get(shardId);
       if (first === undefined || compareSequenceNumbers(sequenceNumber, first) < 0)
         firstOfShard.set(shardId, sequenceNumber);
       const bytes = Buffer.from(raw.data, 'base64');
       if (!isKplAggregate(bytes)) {
-        const result = parseOrReject(bytes, {
-          receivedAt: arrivalMs,
-          times,
-          fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber),
-          plan,
-        });
+        const result = parseOrReject(bytes, parsing);
         if (result.ok) landEvent(result, shardId, sequenceNumber);
         else landError(raw, result.reason, result.message, streamArn);
         continue;
@@ -222,12 +237,8 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       // checkpoints; the sub-sequence number tells them apart in ids and error lines.
       for (let sub = 0; sub < users.length; sub++) {
         const user = users[sub] as KplUserRecord;
-        const result = parseOrReject(user.data, {
-          receivedAt: arrivalMs,
-          times,
-          fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber, sub),
-          plan,
-        });
+        at.sub = sub;
+        const result = parseOrReject(user.data, parsing);
         if (result.ok) landEvent(result, shardId, sequenceNumber);
         else {
           const data = Buffer.from(user.data.buffer, user.data.byteOffset, user.data.byteLength);

@@ -4,6 +4,8 @@
  */
 export class LruCache<K, V> {
   private readonly entries = new Map<K, V>();
+  /** The most recently used key: a hit on it need not move it (most hits, as events come in runs). */
+  private newest: K | undefined;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
@@ -17,9 +19,10 @@ export class LruCache<K, V> {
 
   get(key: K): V | undefined {
     const value = this.entries.get(key);
-    if (value === undefined) return undefined;
+    if (value === undefined || key === this.newest) return value;
     this.entries.delete(key);
     this.entries.set(key, value);
+    this.newest = key;
     return value;
   }
 
@@ -30,5 +33,6 @@ export class LruCache<K, V> {
       if (oldest.done !== true) this.entries.delete(oldest.value);
     }
     this.entries.set(key, value);
+    this.newest = key;
   }
 }

@@ -26,18 +26,38 @@ const MAX_USER_AGENT_LENGTH = 500;
 /** Programs that fetch pages without a browser, which isbot-fast's list leaves out. */
 isBot.extend(['headless', 'httpclient', 'okhttp', 'go-http-client', 'axios', 'node-fetch', 'lighthouse']);
 
-const cache = new LruCache<string, UserAgentFields>(USER_AGENT_CACHE_SIZE);
+/** A parsed user agent, and its fields as JSON members (`"browser":"Chrome",…,"is_bot":false`). */
+export interface ParsedUserAgent {
+  readonly fields: UserAgentFields;
+  readonly members: string;
+}
+
+const cache = new LruCache<string, ParsedUserAgent>(USER_AGENT_CACHE_SIZE);
 
 /** The parsed user agent, from the cache when this string was seen lately; undefined when blank. */
 export function parseUserAgent(userAgent: string): UserAgentFields | undefined {
+  return userAgentOf(userAgent)?.fields;
+}
+
+/**
+ * `parseUserAgent` with its fields written once as JSON members, which every event of that user agent
+ * then lands with as they are (`enrichedLine`).
+ */
+export function userAgentOf(userAgent: string): ParsedUserAgent | undefined {
   const key =
     userAgent.length > MAX_USER_AGENT_LENGTH ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : userAgent;
   const cached = cache.get(key);
   if (cached !== undefined) return cached;
   if (key.trim() === '') return undefined;
   const fields = Object.freeze(parseUncached(key));
-  cache.set(key, fields);
-  return fields;
+  const parsed = Object.freeze({ fields, members: jsonMembers(fields) });
+  cache.set(key, parsed);
+  return parsed;
+}
+
+/** `{"a":1,"b":2}` as `"a":1,"b":2`: an object's members, to append to another object's. */
+export function jsonMembers(fields: object): string {
+  return JSON.stringify(fields).slice(1, -1);
 }
 
 function parseUncached(userAgent: string): UserAgentFields {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { MAX_FUTURE_SKEW_MS, MAX_RECORD_BYTES, MIN_EVENT_TIME_MS } from '../core/limits.js';
+import { canonicalTimeMs } from './canonical-time.js';
 import {
   describePath,
   findIllFormed,
@@ -21,7 +22,7 @@ import {
   SENT_FIELDS,
   SENT_JSON_FIELDS,
 } from './schema.js';
-import { formatTime, isCanonicalTime, parseTime, type TimeFormatter } from './time.js';
+import { formatTime, parseTime, type TimeFormatter } from './time.js';
 import type { ActivityEvent, JsonValue } from './types.js';
 
 /** Why a record was not landed as an event. Each lands in `errors/` with its original bytes. */
@@ -196,8 +197,9 @@ export function parseEvent(value: unknown, context: ParseContext): ParseResult {
     receivedAt = given;
   }
   // A timestamp already in the landed form is kept as it is (most producers send that form).
-  const canonical = typeof input.timestamp === 'string' && isCanonicalTime(input.timestamp);
-  const timestamp = canonical ? Date.parse(input.timestamp as string) : parseTime(input.timestamp);
+  const canonicalMs = typeof input.timestamp === 'string' ? canonicalTimeMs(input.timestamp) : undefined;
+  const canonical = canonicalMs !== undefined;
+  const timestamp = canonicalMs ?? parseTime(input.timestamp);
   if (timestamp === undefined) return badTime('timestamp', input.timestamp);
   if (timestamp < MIN_EVENT_TIME_MS) {
     return reject('timestamp_out_of_range', `timestamp ${formatTime(timestamp)} is before 2000-01-01`);

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_USER_ID_LENGTH } from '../../src/core/limits.js';
+import { enrich, enrichedLine } from '../../src/enrich/index.js';
+import { canonicalTimeMs } from '../../src/event/canonical-time.js';
 import { findUnsafeNumbers, scanNumbers } from '../../src/event/faithful.js';
 import {
   acceptEventInput,
@@ -8,7 +10,9 @@ import {
   FIELD_TESTS_MATCH_SCHEMA,
   MAX_NAME_LENGTH,
 } from '../../src/event/schema.js';
-import { eventLike, validEvent } from './arbitraries.js';
+import { isCanonicalTime } from '../../src/event/time.js';
+import type { ActivityEvent } from '../../src/event/types.js';
+import { anyTime, eventLike, validEvent } from './arbitraries.js';
 
 // Each fast path of the consumer must give what its slow path gives, for any input: these properties
 // compare the two on the same values.
@@ -133,6 +137,126 @@ describe('the cheap test before the search for unsafe numbers', () => {
           expect(findUnsafeNumbers(json)).toStrictEqual(scanNumbers(json));
         },
       ),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+/** Strings in the landed form's shape with any digits in each place: days past a month's end, hour 24. */
+const nearCanonicalTime = fc
+  .tuple(
+    fc.integer({ min: 0, max: 9999 }),
+    fc.integer({ min: 0, max: 19 }),
+    fc.integer({ min: 0, max: 39 }),
+    fc.integer({ min: 0, max: 29 }),
+    fc.integer({ min: 0, max: 69 }),
+    fc.integer({ min: 0, max: 69 }),
+    fc.integer({ min: 0, max: 999 }),
+  )
+  .map(([y, mo, d, h, mi, s, ms]) => {
+    const p = (n: number, width: number) => String(n).padStart(width, '0');
+    return `${p(y, 4)}-${p(mo, 2)}-${p(d, 2)}T${p(h, 2)}:${p(mi, 2)}:${p(s, 2)}.${p(ms, 3)}Z`;
+  });
+
+describe('the landed form of a time read by its characters', () => {
+  it('gives what isCanonicalTime and Date.parse give, for any string', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          nearCanonicalTime,
+          anyTime.map(String),
+          // one character of a valid time changed
+          fc
+            .tuple(
+              fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+              fc.nat(23),
+              fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+            )
+            .map(([time, at, c]) => time.slice(0, at) + c + time.slice(at + 1)),
+        ),
+        (text) => {
+          expect(canonicalTimeMs(text)).toBe(isCanonicalTime(text) ? Date.parse(text) : undefined);
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('reads the edges of the calendar', () => {
+    for (const text of [
+      '0000-01-01T00:00:00.000Z',
+      '0000-02-29T23:59:59.999Z',
+      '1900-02-29T00:00:00.000Z',
+      '2000-02-29T00:00:00.000Z',
+      '2100-02-29T00:00:00.000Z',
+      '1969-12-31T23:59:59.999Z',
+      '9999-12-31T23:59:59.999Z',
+      '2026-11-25T24:00:00.000Z',
+      '2026-04-31T00:00:00.000Z',
+    ])
+      expect(canonicalTimeMs(text), text).toBe(isCanonicalTime(text) ? Date.parse(text) : undefined);
+  });
+});
+
+/** Events as the parser lands them, with every source of enrichment, present or not. */
+const landedEvent = fc
+  .record(
+    {
+      event_id: fc.uuid(),
+      user_id: fc.string({ minLength: 1 }),
+      event: fc.string({ minLength: 1 }),
+      timestamp: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      received_at: fc.constant('2026-11-25T19:31:12.041Z'),
+      session_id: fc.string(),
+      properties: fc.record(
+        {
+          url: fc.oneof(
+            fc.webUrl({ withQueryParameters: true }),
+            fc.constantFrom(
+              'https://shop.example/p?utm_source=news&utm_medium=email&utm_campaign=w%C3%A9&utm_term="q"&utm_content=\\',
+              '/deals?utm_campaign=spring',
+            ),
+          ),
+          referrer: fc.oneof(
+            fc.webUrl(),
+            fc.constantFrom('https://www.google.com/', 'https://t.co/x', '/home', ''),
+          ),
+          amount: fc.double(),
+          note: fc.string({ unit: 'binary' }),
+        },
+        { requiredKeys: [] },
+      ),
+      context: fc.record(
+        {
+          user_agent: fc.oneof(
+            fc.constantFrom(
+              'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+              'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+              'Mozilla/5.0 "quoted" \\ agent\u0001',
+              '   ',
+            ),
+            fc.string({ unit: 'binary' }),
+          ),
+          userAgent: fc.string(),
+          page: fc.record(
+            { url: fc.webUrl({ withQueryParameters: true }), referrer: fc.webUrl() },
+            { requiredKeys: [] },
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+      traits: fc.dictionary(fc.string(), fc.jsonValue()),
+    },
+    { requiredKeys: ['event_id', 'user_id', 'event', 'timestamp', 'received_at'] },
+  )
+  .map((event) => event as ActivityEvent);
+
+describe('the enriched line written without the copy', () => {
+  it('is the bytes of the enriched event as JSON', () => {
+    fc.assert(
+      fc.property(landedEvent, (event) => {
+        expect(enrichedLine(event)).toBe(JSON.stringify(enrich(event)));
+      }),
       { numRuns: 3000 },
     );
   });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { campaignOf, enrich, LruCache, parseUserAgent, referrerOf } from '../../src/enrich/index.js';
 import type { ActivityEvent } from '../../src/event/index.js';
@@ -87,6 +88,33 @@ describe('a bounded LRU cache', () => {
     expect(cache.get('c')).toBe(3);
     expect(cache.size).toBe(2);
     expect(() => new LruCache(0)).toThrow('cache capacity must be a positive integer (given 0)');
+  });
+
+  it('keeps what a list in order of use keeps, for any sequence of gets and sets', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 6 })), { maxLength: 60 }),
+        (capacity, steps) => {
+          const cache = new LruCache<number, number>(capacity);
+          // The model: keys from least to most recently used.
+          let model: number[] = [];
+          steps.forEach(([isSet, key], value) => {
+            if (isSet) {
+              cache.set(key, value);
+              model = [...model.filter((k) => k !== key), key].slice(-capacity);
+            } else {
+              const found = cache.get(key) !== undefined;
+              expect(found).toBe(model.includes(key));
+              if (found) model = [...model.filter((k) => k !== key), key];
+            }
+          });
+          expect(cache.size).toBe(model.length);
+          for (const key of model) expect(cache.get(key)).toBeDefined();
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 

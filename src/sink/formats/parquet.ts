@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { ByteWriter, type ColumnSource, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
+import { canonicalTimeMs } from '../../event/canonical-time.js';
 import type { ActivityEvent } from '../../event/types.js';
 import { type ColumnTable, EVENT_COLUMNS, type LogicalType } from '../../layout/index.js';
 import {
@@ -65,10 +66,10 @@ export const EVENT_PARQUET_SCHEMA: readonly SchemaElement[] = [
   ...parquetColumns(EVENT_COLUMNS),
 ];
 
-/** Milliseconds since the epoch of a landed ISO 8601 time. */
+/** Milliseconds since the epoch of a landed ISO 8601 time, which is always in the canonical form. */
 function millis(iso: unknown): bigint | null {
   if (iso === undefined) return null;
-  return BigInt(Date.parse(iso as string));
+  return BigInt(canonicalTimeMs(iso as string) ?? Date.parse(iso as string));
 }
 
 /** Days since the epoch of a `YYYY-MM-DD` date. */
@@ -142,6 +143,9 @@ export function encodeEventsParquet(events: readonly ActivityEvent[]): Uint8Arra
       return {
         name,
         data,
+        // A column of nulls has no values to compress, and a page compressed anyway costs a zlib
+        // stream's set-up (most of a batch's optional columns: sent fields, campaigns, referrers).
+        ...(data.every((v) => v === null) ? { codec: 'UNCOMPRESSED' as const } : {}),
         ...(encoding === undefined ? {} : { encoding }),
         ...(NO_STATISTICS.has(type) ? { statistics: false } : {}),
       };
