@@ -16,8 +16,8 @@
  * of that baseline is what its protocol costs beyond the size of what it lands.
  *
  * BENCH_ROUTE_EVENTS (events a route a round, default 20,000), BENCH_ROUTE_ROUNDS (default 7),
- * BENCH_ROUTE_CONCURRENCY (requests in flight, default 8); `--only NAME` runs the routes whose name
- * holds NAME beside ours, and `--alone` without it, for a profile of one route
+ * BENCH_ROUTE_CONCURRENCY (requests in flight, default 8); `--only NAME` runs the route named NAME,
+ * or those whose name holds it, beside ours, and `--alone` without it, for a profile of one route
  * (`npm run build && node --cpu-prof --import tsx bench/collector-routes.ts --only ue_px --alone`).
  */
 
@@ -169,13 +169,16 @@ async function routesToRun(collector: Collector, stream: ReturnType<typeof disca
   const load50 = batches();
   const sentAt = Date.now();
   const routes: Route[] = [];
+  // A name given whole picks that route alone (the structured tp2 route's name begins the other's).
+  const exact = PROTOCOLS.some((p) => p.name === only);
+  const picked = (name: string) => only === undefined || (exact ? name === only : name.includes(only));
   for (const [i, protocol] of PROTOCOLS.entries()) {
     const bodies = load50.map((batch) => protocol.body(batch, sentAt));
     if (i === 0) {
-      if (!alone || only === undefined) routes.push({ route: protocol, bodies });
+      if (!alone || picked(protocol.name)) routes.push({ route: protocol, bodies });
       continue;
     }
-    if (only !== undefined && !protocol.name.includes(only)) continue;
+    if (!picked(protocol.name)) continue;
     const own: Route = { route: protocol, bodies };
     routes.push(own);
     const baseline = await asLanded(collector, stream, protocol, bodies);

@@ -125,6 +125,23 @@ describe('mapSnowplowEvent', () => {
     }
   });
 
+  it('decodes base64url fields of any size and text, and refuses bytes that are not UTF-8', () => {
+    // Prepare: data far larger than a few kilobytes, then smaller ones, non-ASCII text, and bytes
+    // that are not UTF-8 (base64url of 0xff 0xfe).
+    const ue = (data: Record<string, unknown>) =>
+      b64({
+        schema: 'iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0',
+        data: { schema: 'iglu:com.acme/note/jsonschema/1-0-0', data },
+      });
+    const datas = [{ text: 'x'.repeat(20_000) }, { text: 'short' }, { text: 'café 🎉' }, {}];
+    // Act
+    const events = datas.map((data) => landed({ e: 'ue', uid: 'u', ue_px: ue(data) }));
+    const refused = mapSnowplowEvent({ e: 'ue', uid: 'u', ue_px: '__4' }, { receivedAt: RECEIVED });
+    // Assess
+    expect(events.map((event) => event.properties)).toEqual(datas);
+    expect(refused).toMatchObject({ ok: false, message: 'ue_px does not decode to UTF-8 text' });
+  });
+
   it('refuses what cannot become an event, naming the field', () => {
     const refusal = (fields: unknown) => {
       const mapped = mapSnowplowEvent(fields, { receivedAt: RECEIVED });

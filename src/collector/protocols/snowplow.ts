@@ -332,6 +332,9 @@ type Decoded =
   | { ok: true; value: unknown; text?: string }
   | { ok: false; code: 'invalid_field'; message: string };
 
+/** The answer for a JSON field that is not set. */
+const NOT_SET: Decoded = Object.freeze({ ok: true, value: undefined });
+
 /** Reads a JSON field sent base64url-encoded (`encoded`) or plain (`plain`); undefined when neither is set. */
 function decodeJsonField(fields: Record<string, unknown>, encoded: string, plain: string): Decoded {
   let textValue: string;
@@ -347,7 +350,7 @@ function decodeJsonField(fields: Record<string, unknown>, encoded: string, plain
       return isObject(given) ? { ok: true, value: given } : invalid(`${plain} must be JSON text`);
     textValue = given;
   } else {
-    return { ok: true, value: undefined };
+    return NOT_SET;
   }
   try {
     return { ok: true, value: JSON.parse(textValue), text: textValue };
