@@ -19,8 +19,12 @@
  * BENCH_ROUTE_CONCURRENCY (requests in flight, default 8); `--only NAME` runs the route named NAME,
  * or those whose name holds it, beside ours, and `--alone` without it, for a profile of one route
  * (`npm run build && node --cpu-prof --import tsx bench/collector-routes.ts --only ue_px --alone`).
+ * `--against DIR` runs a second collector, built in the checkout at DIR (`npx tsc -p
+ * tsconfig.build.json` there), in the same process, its rounds interleaved with this tree's, and gives
+ * this tree's events per CPU second over that one's, route by route: a change measured in one process.
  */
 
+import path from 'node:path';
 import { type Collector, createCollector } from '../dist/collector/index.js';
 import type { PutEntryResult, RecordToPut, StreamWriter } from '../dist/core/ports.js';
 import { BATCH, batches, PROTOCOLS, type Protocol } from './collector-routes-load.js';
@@ -32,6 +36,9 @@ const CONCURRENCY = Number(process.env.BENCH_ROUTE_CONCURRENCY ?? 8);
 const json = process.argv.includes('--json');
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const alone = process.argv.includes('--alone');
+const against = process.argv.includes('--against')
+  ? process.argv[process.argv.indexOf('--against') + 1]
+  : undefined;
 
 /**
  * A stream that accepts every record at once, so the stream's own work is not timed. It keeps none,
@@ -189,72 +196,145 @@ async function routesToRun(collector: Collector, stream: ReturnType<typeof disca
   return routes;
 }
 
-async function main(): Promise<void> {
-  const requests = Math.ceil(EVENTS / BATCH);
+/** A collector under test: this tree's build, or the one `--against` names. */
+interface Tree {
+  name: string;
+  collector: Collector;
+  stream: ReturnType<typeof discardStream>;
+  /** Events per wall-clock second and per CPU second, by route, a figure a round. */
+  rates: number[][];
+  cpuRates: number[][];
+}
+
+async function startTree(name: string, create: typeof createCollector): Promise<Tree> {
   const stream = discardStream();
-  const collector = await createCollector({ stream, producer: { lingerMs: 0 } });
-  const loadBefore = load();
-  let routes: Route[] = [];
-  const byteSizes: { body: number; landed: number }[] = [];
-  let rates: number[][] = [];
-  let cpuRates: number[][] = [];
-  try {
-    routes = await routesToRun(collector, stream);
-    for (const { route, bodies } of routes) byteSizes.push(await sizes(collector, stream, route, bodies));
-    rates = routes.map(() => []);
-    cpuRates = routes.map(() => []);
+  const collector = await create({ stream, producer: { lingerMs: 0 } });
+  return { name, collector, stream, rates: [], cpuRates: [] };
+}
+
+/** Runs every route on every tree, `ROUNDS` times after a warm-up, each round in another order. */
+async function runRounds(trees: Tree[], routes: Route[], requests: number): Promise<void> {
+  for (const tree of trees) {
+    tree.rates = routes.map(() => []);
+    tree.cpuRates = routes.map(() => []);
     // Warm-up: JIT, Fastify's route caches.
-    for (const { route, bodies } of routes) await send(collector, route, bodies, requests);
-    for (let round = 0; round < ROUNDS; round++) {
-      // Each round starts with another route, so none always runs after the same one (and its garbage).
-      for (let step = 0; step < routes.length; step++) {
-        const i = (round + step) % routes.length;
-        const { route, bodies } = routes[i] as Route;
-        const started = performance.now();
-        const cpu = process.cpuUsage();
-        await send(collector, route, bodies, requests);
-        const { user, system } = process.cpuUsage(cpu);
-        rates[i]?.push((requests * BATCH) / ((performance.now() - started) / 1000));
-        cpuRates[i]?.push((requests * BATCH) / ((user + system) / 1e6));
-      }
-    }
-  } finally {
-    await collector.close();
+    for (const { route, bodies } of routes) await send(tree.collector, route, bodies, requests);
   }
-  const ours = cpuRates[0] as number[];
-  const share = (own: number[], of: number[]) =>
-    Math.round(median(own.map((rate, round) => rate / (of[round] as number))) * 1000) / 1000;
-  const figures: RouteFigures[] = routes.map(({ route, asLanded }, i) => {
-    const own = cpuRates[i] as number[];
+  const runs = routes.flatMap((_, i) => trees.map((tree) => ({ tree, i })));
+  for (let round = 0; round < ROUNDS; round++) {
+    // Each round starts with another run, so none always runs after the same one (and its garbage).
+    for (let step = 0; step < runs.length; step++) {
+      const { tree, i } = runs[(round + step) % runs.length] as (typeof runs)[number];
+      const { route, bodies } = routes[i] as Route;
+      const started = performance.now();
+      const cpu = process.cpuUsage();
+      await send(tree.collector, route, bodies, requests);
+      const { user, system } = process.cpuUsage(cpu);
+      tree.rates[i]?.push((requests * BATCH) / ((performance.now() - started) / 1000));
+      tree.cpuRates[i]?.push((requests * BATCH) / ((user + system) / 1e6));
+    }
+  }
+}
+
+/** The median over the rounds of `own`'s ratio to `of` in the same round. */
+function share(own: number[], of: number[]): number {
+  return Math.round(median(own.map((rate, round) => rate / (of[round] as number))) * 1000) / 1000;
+}
+
+function figuresOf(
+  tree: Tree,
+  routes: Route[],
+  byteSizes: { body: number; landed: number }[],
+): RouteFigures[] {
+  const ours = tree.cpuRates[0] as number[];
+  return routes.map(({ route, asLanded }, i) => {
+    const own = tree.cpuRates[i] as number[];
     const size = byteSizes[i] as { body: number; landed: number };
     return {
       route: route.name,
-      events_per_s: Math.round(median(rates[i] as number[])),
+      events_per_s: Math.round(median(tree.rates[i] as number[])),
       events_per_cpu_s: Math.round(median(own)),
       ratio: share(own, ours),
-      ...(asLanded === undefined ? {} : { ratio_as_landed: share(own, cpuRates[asLanded] as number[]) }),
+      ...(asLanded === undefined ? {} : { ratio_as_landed: share(own, tree.cpuRates[asLanded] as number[]) }),
       body_bytes_per_event: Math.round(size.body),
       landed_bytes_per_event: Math.round(size.landed),
       rounds_events_per_cpu_s: own.map(Math.round),
     };
   });
-  const loadAfter = load();
-  process.stdout.write(
-    `each route in one process, ${requests * BATCH} events a round in batches of ${BATCH}, ${CONCURRENCY} requests in flight, ${ROUNDS} rounds; load ${loadBefore} → ${loadAfter}\n`,
-  );
+}
+
+function printFigures(figures: RouteFigures[]): void {
   process.stdout.write(
     `${'route'.padEnd(58)} ${'events/CPU-s'.padStart(12)} ${'events/s'.padStart(9)} ${'of ours'.padStart(7)} ${'as landed'.padStart(9)} ${'bytes sent'.padStart(10)} ${'landed'.padStart(6)}\n`,
   );
-  const percent = (ratio: number) => `${Math.round(ratio * 100)} %`;
   for (const f of figures) {
     process.stdout.write(
       `${f.route.padEnd(58)} ${f.events_per_cpu_s.toLocaleString('en-US').padStart(12)} ${f.events_per_s.toLocaleString('en-US').padStart(9)} ${percent(f.ratio).padStart(7)} ${(f.ratio_as_landed === undefined ? '' : percent(f.ratio_as_landed)).padStart(9)} ${String(f.body_bytes_per_event).padStart(10)} ${String(f.landed_bytes_per_event).padStart(6)}\n`,
     );
   }
+}
+
+const percent = (ratio: number) => `${Math.round(ratio * 100)} %`;
+
+async function main(): Promise<void> {
+  const requests = Math.ceil(EVENTS / BATCH);
+  const trees = [await startTree('this tree', createCollector)];
+  if (against !== undefined) {
+    const other = (await import(path.resolve(against, 'dist/collector/index.js'))) as {
+      createCollector: typeof createCollector;
+    };
+    trees.push(await startTree(against, other.createCollector));
+  }
+  const [here] = trees as [Tree];
+  const loadBefore = load();
+  let routes: Route[] = [];
+  const byteSizes: { body: number; landed: number }[] = [];
+  try {
+    routes = await routesToRun(here.collector, here.stream);
+    for (const { route, bodies } of routes) {
+      byteSizes.push(await sizes(here.collector, here.stream, route, bodies));
+    }
+    await runRounds(trees, routes, requests);
+  } finally {
+    for (const tree of trees) await tree.collector.close();
+  }
+  const loadAfter = load();
+  process.stdout.write(
+    `each route in one process, ${requests * BATCH} events a round in batches of ${BATCH}, ${CONCURRENCY} requests in flight, ${ROUNDS} rounds; load ${loadBefore} → ${loadAfter}\n`,
+  );
+  const figures = trees.map((tree) => figuresOf(tree, routes, byteSizes));
+  for (const [t, tree] of trees.entries()) {
+    if (trees.length > 1) process.stdout.write(`${tree.name}:\n`);
+    printFigures(figures[t] as RouteFigures[]);
+  }
+  const other = trees[1];
+  // This tree's events per CPU second over the other's, the median of the rounds' ratios.
+  const againstRatios =
+    other === undefined
+      ? undefined
+      : routes.map(({ route }, i) => ({
+          route: route.name,
+          ratio: share(here.cpuRates[i] as number[], other.cpuRates[i] as number[]),
+        }));
+  if (againstRatios !== undefined) {
+    process.stdout.write(`this tree against ${against}, events per CPU second:\n`);
+    for (const { route, ratio } of againstRatios) {
+      process.stdout.write(`${route.padEnd(58)} ${ratio.toFixed(2).padStart(6)} ×\n`);
+    }
+  }
   if (json) {
-    process.stdout.write(
-      `${JSON.stringify({ events: requests * BATCH, batch: BATCH, concurrency: CONCURRENCY, rounds: ROUNDS, load: [loadBefore, loadAfter], routes: figures })}\n`,
-    );
+    const summary = {
+      events: requests * BATCH,
+      batch: BATCH,
+      concurrency: CONCURRENCY,
+      rounds: ROUNDS,
+      load: [loadBefore, loadAfter],
+      routes: figures[0],
+      ...(againstRatios === undefined
+        ? {}
+        : { against: { tree: against, routes: figures[1], ratios: againstRatios } }),
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
   }
 }
 
