@@ -120,20 +120,33 @@ const MAX_DATE_MS = 8.64e15;
  */
 let memoMinute = Number.NaN;
 let memoPrefix = '';
+/**
+ * The minute before it: an event's times come from two clocks (the client's `sent_at` and
+ * `original_timestamp`, the collector's `received_at` and the corrected `timestamp`), which a
+ * minute's boundary, or a skew, puts in two minutes, asked for in turn.
+ */
+let otherMinute = Number.NaN;
+let otherPrefix = '';
 
 /**
  * ISO 8601 UTC with milliseconds, as every landed time is written: what `toISOString` writes, three
  * times as fast. Every event has three or four times and `toISOString` was a tenth of a collector
- * request's work; the times of one request share their minute, so only the seconds and milliseconds
- * are written for each.
+ * request's work; the times of one request share one or two minutes (the client's and the
+ * collector's clocks), so only the seconds and milliseconds are written for each.
  */
 export function formatTime(ms: number): string {
   if (!Number.isInteger(ms) || ms < -MAX_DATE_MS || ms > MAX_DATE_MS) return new Date(ms).toISOString();
   const minute = Math.floor(ms / 60_000);
   if (minute !== memoMinute) {
-    // "…T19:31:" without "SS.mmmZ", which is seven characters in every year's form.
-    memoPrefix = new Date(minute * 60_000).toISOString().slice(0, -7);
+    const prefix =
+      minute === otherMinute
+        ? otherPrefix
+        : // "…T19:31:" without "SS.mmmZ", which is seven characters in every year's form.
+          new Date(minute * 60_000).toISOString().slice(0, -7);
+    otherMinute = memoMinute;
+    otherPrefix = memoPrefix;
     memoMinute = minute;
+    memoPrefix = prefix;
   }
   const inMinute = ms - minute * 60_000;
   const second = Math.floor(inMinute / 1000);
