@@ -29,6 +29,7 @@ import { type Collector, createCollector } from '../dist/collector/index.js';
 import type { PutEntryResult, RecordToPut, StreamWriter } from '../dist/core/ports.js';
 import { BATCH, batches, PROTOCOLS, type Protocol } from './collector-routes-load.js';
 import { load } from './machine.js';
+import { median } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_ROUTE_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUTE_ROUNDS ?? 7);
@@ -135,14 +136,6 @@ interface RouteFigures {
   body_bytes_per_event: number;
   landed_bytes_per_event: number;
   rounds_events_per_cpu_s: number[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** The bytes an event of `bodies` lands as, on average, and the bytes it takes in a body. */
