@@ -21,9 +21,9 @@ export function findHostile(event: object): HostileFinding | undefined {
 }
 
 /**
- * True when `event` may hold what `locateHostile` finds: every key (`for…in` visits the own keys
- * `Object.keys` gives, and more), and how deep it nests. It builds nothing for a flat event, and
- * no path for a nested one.
+ * True when `event` may hold what `locateHostile` finds: every key of its objects (`for…in` visits
+ * the own keys `Object.keys` gives, and more; `locateHostile` reads no key of an array either), and
+ * how deep it nests. It builds nothing for a flat event, and no path for a nested one.
  */
 function mayBeHostile(event: object): boolean {
   let values: object[] | undefined;
@@ -32,16 +32,27 @@ function mayBeHostile(event: object): boolean {
   let depth = 1;
   while (item !== undefined) {
     if (depth > MAX_EVENT_DEPTH) return true;
-    const array = Array.isArray(item);
-    for (const key in item) {
-      if (key === '__proto__') return true;
-      const child: unknown = (item as Record<string, unknown>)[key];
-      if (typeof child !== 'object' || child === null) continue;
-      if (!array && key === 'constructor' && Object.hasOwn(child, 'prototype')) return true;
-      values ??= [];
-      depths ??= [];
-      values.push(child);
-      depths.push(depth + 1);
+    if (Array.isArray(item)) {
+      // By index: `for…in` over an array reads each element by a string key, far slower.
+      for (let i = 0; i < item.length; i++) {
+        const child: unknown = item[i];
+        if (typeof child !== 'object' || child === null) continue;
+        values ??= [];
+        depths ??= [];
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    } else {
+      for (const key in item) {
+        if (key === '__proto__') return true;
+        const child: unknown = (item as Record<string, unknown>)[key];
+        if (typeof child !== 'object' || child === null) continue;
+        if (key === 'constructor' && Object.hasOwn(child, 'prototype')) return true;
+        values ??= [];
+        depths ??= [];
+        values.push(child);
+        depths.push(depth + 1);
+      }
     }
     item = values?.pop();
     depth = depths?.pop() ?? 0;
