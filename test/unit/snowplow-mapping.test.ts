@@ -102,6 +102,22 @@ describe('mapSnowplowEvent', () => {
     });
   });
 
+  it('lands numeric fields as numbers only when their text is one, keeping blank and other text', () => {
+    const value = (se_va: string) =>
+      landed({ e: 'se', uid: 'u', se_ca: 'shop', se_ac: 'buy', se_va }).properties?.value;
+    expect(['-1.5', ' 7', '1e3', '0x10', '', '  ', 'abc', 'Infinity', '12abc'].map(value)).toEqual([
+      -1.5,
+      7,
+      1000,
+      16,
+      '',
+      '  ',
+      'abc',
+      'Infinity',
+      '12abc',
+    ]);
+  });
+
   it('lands a self-describing event under its schema name, with the URI and the contexts kept', () => {
     const schema = 'iglu:com.acme/add_to_wishlist/jsonschema/1-0-0';
     const ue = {
