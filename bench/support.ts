@@ -37,3 +37,12 @@ export function landedByPartition(simulator: Simulator, count: number): Map<stri
   }
   return groups;
 }
+
+/** The middle of `values` (the mean of the two middle ones for an even count): a figure over rounds. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}

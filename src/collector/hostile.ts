@@ -15,6 +15,53 @@ export interface HostileFinding {
  * because serialising it again is recursive and would overflow the stack.
  */
 export function findHostile(event: object): HostileFinding | undefined {
+  // Almost every event is harmless: a walk that keeps no path says so; the walk that names the path
+  // runs only for an event it flags.
+  return mayBeHostile(event) ? locateHostile(event) : undefined;
+}
+
+/**
+ * True when `event` may hold what `locateHostile` finds: every key of its objects (`for…in` visits
+ * the own keys `Object.keys` gives, and more; `locateHostile` reads no key of an array either), and
+ * how deep it nests. It builds nothing for a flat event, and no path for a nested one.
+ */
+function mayBeHostile(event: object): boolean {
+  let values: object[] | undefined;
+  let depths: number[] | undefined;
+  let item: object | undefined = event;
+  let depth = 1;
+  while (item !== undefined) {
+    if (depth > MAX_EVENT_DEPTH) return true;
+    if (Array.isArray(item)) {
+      // By index: `for…in` over an array reads each element by a string key, far slower.
+      for (let i = 0; i < item.length; i++) {
+        const child: unknown = item[i];
+        if (typeof child !== 'object' || child === null) continue;
+        values ??= [];
+        depths ??= [];
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    } else {
+      for (const key in item) {
+        if (key === '__proto__') return true;
+        const child: unknown = (item as Record<string, unknown>)[key];
+        if (typeof child !== 'object' || child === null) continue;
+        if (key === 'constructor' && Object.hasOwn(child, 'prototype')) return true;
+        values ??= [];
+        depths ??= [];
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
+    item = values?.pop();
+    depth = depths?.pop() ?? 0;
+  }
+  return false;
+}
+
+/** The first hostile shape of `event` with the path to it, walking it without recursion. */
+function locateHostile(event: object): HostileFinding | undefined {
   const stack: { value: object; depth: number; path: string }[] = [{ value: event, depth: 1, path: '' }];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     if (item.depth > MAX_EVENT_DEPTH) {

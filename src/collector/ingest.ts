@@ -8,6 +8,7 @@ import {
   invalidUnicode,
   mayHoldLoneSurrogate,
   mayHoldUnsafeNumber,
+  type ParseContext,
   parseEvent,
   parseTime,
   type Refusal,
@@ -44,16 +45,32 @@ export interface DecodedBody {
   batchSentAt?: unknown;
 }
 
-/** What the collector knows about a request, beyond its body. */
-/** The `sent_at` last parsed for a request, and its epoch milliseconds. */
-interface SentAtMemo {
+/**
+ * What `prepareEvent` keeps for the events of one request: the context `parseEvent` is given, and
+ * the `sent_at` last parsed with its epoch milliseconds.
+ */
+interface RequestMemo {
+  context: ParseContext;
   parsed: boolean;
   value?: unknown;
   ms?: number | undefined;
 }
 
 /** Per-request memos of `prepareEvent`, kept with the request's facts. */
-const memos = new WeakMap<RequestFacts, SentAtMemo>();
+const memos = new WeakMap<RequestFacts, RequestMemo>();
+
+/** The memo of `facts`' request, made for its first event. */
+function memoOf(facts: RequestFacts): RequestMemo {
+  let memo = memos.get(facts);
+  if (memo === undefined) {
+    const { receivedAt } = facts;
+    memo = { context: { receivedAt, fallbackId: () => uuidv7(receivedAt) }, parsed: false };
+    memos.set(facts, memo);
+  }
+  return memo;
+}
+
+/** What the collector knows about a request, beyond its body. */
 
 export interface RequestFacts {
   /** When the collector read the request: epoch ms. It becomes each event's `received_at`. */
@@ -208,7 +225,8 @@ function refusedItem(index: number, refusal: Refusal): BodyItem {
  * (a spread of a parsed object) costs more than all the rest of the work here.
  */
 export function prepareEvent(value: unknown, facts: RequestFacts): PreparedEvent {
-  const context = { receivedAt: facts.receivedAt, fallbackId: () => uuidv7(facts.receivedAt) };
+  const memo = memoOf(facts);
+  const { context } = memo;
   if (!isObject(value)) return asPrepared(parseEvent(value, context));
   const hostile = findHostile(value);
   if (hostile !== undefined) return { ok: false, code: hostile.code, message: hostile.message };
@@ -219,11 +237,6 @@ export function prepareEvent(value: unknown, facts: RequestFacts): PreparedEvent
   input.received_at = facts.receivedAt;
   const sentAt = input.sent_at ?? facts.batchSentAt;
   if (sentAt !== undefined) {
-    let memo = memos.get(facts);
-    if (memo === undefined) {
-      memo = { parsed: false };
-      memos.set(facts, memo);
-    }
     const sent = parseSentAt(sentAt, memo);
     input.sent_at = asTimeInput(sent, sentAt);
     const timestamp = isTimeInput(input.timestamp) ? parseTime(input.timestamp) : undefined;
@@ -262,7 +275,7 @@ function asTimeInput(ms: number | undefined, original: unknown): unknown {
  * Parses `sent_at`, remembering the last answer in `memo`: the events of one request share one. The
  * memo lives as long as the request (in its facts), so no module state makes this impure.
  */
-function parseSentAt(value: unknown, memo: SentAtMemo): number | undefined {
+function parseSentAt(value: unknown, memo: RequestMemo): number | undefined {
   if (!memo.parsed || value !== memo.value) {
     memo.parsed = true;
     memo.value = value;
@@ -272,9 +285,7 @@ function parseSentAt(value: unknown, memo: SentAtMemo): number | undefined {
 }
 
 function asPrepared(result: ReturnType<typeof parseEvent>): PreparedEvent {
-  return result.ok
-    ? { ok: true, event: result.event }
-    : { ok: false, code: result.reason, message: result.message };
+  return result.ok ? result : { ok: false, code: result.reason, message: result.message };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

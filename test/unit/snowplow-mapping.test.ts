@@ -102,6 +102,22 @@ describe('mapSnowplowEvent', () => {
     });
   });
 
+  it('lands numeric fields as numbers only when their text is one, keeping blank and other text', () => {
+    const value = (se_va: string) =>
+      landed({ e: 'se', uid: 'u', se_ca: 'shop', se_ac: 'buy', se_va }).properties?.value;
+    expect(['-1.5', ' 7', '1e3', '0x10', '', '  ', 'abc', 'Infinity', '12abc'].map(value)).toEqual([
+      -1.5,
+      7,
+      1000,
+      16,
+      '',
+      '  ',
+      'abc',
+      'Infinity',
+      '12abc',
+    ]);
+  });
+
   it('lands a self-describing event under its schema name, with the URI and the contexts kept', () => {
     const schema = 'iglu:com.acme/add_to_wishlist/jsonschema/1-0-0';
     const ue = {
@@ -123,6 +139,23 @@ describe('mapSnowplowEvent', () => {
       });
       expect(event.context?.snowplow).not.toHaveProperty('schema');
     }
+  });
+
+  it('decodes base64url fields of any size and text, and refuses bytes that are not UTF-8', () => {
+    // Prepare: data far larger than a few kilobytes, then smaller ones, non-ASCII text, and bytes
+    // that are not UTF-8 (base64url of 0xff 0xfe).
+    const ue = (data: Record<string, unknown>) =>
+      b64({
+        schema: 'iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0',
+        data: { schema: 'iglu:com.acme/note/jsonschema/1-0-0', data },
+      });
+    const datas = [{ text: 'x'.repeat(20_000) }, { text: 'short' }, { text: 'café 🎉' }, {}];
+    // Act
+    const events = datas.map((data) => landed({ e: 'ue', uid: 'u', ue_px: ue(data) }));
+    const refused = mapSnowplowEvent({ e: 'ue', uid: 'u', ue_px: '__4' }, { receivedAt: RECEIVED });
+    // Assess
+    expect(events.map((event) => event.properties)).toEqual(datas);
+    expect(refused).toMatchObject({ ok: false, message: 'ue_px does not decode to UTF-8 text' });
   });
 
   it('refuses what cannot become an event, naming the field', () => {

@@ -71,16 +71,20 @@ export interface SegmentBatchDefaults {
   integrations?: unknown;
 }
 
+/** How to map a message: the call type its route implies, what its batch gives it, when it came. */
+export interface SegmentMapOptions {
+  type?: SegmentType;
+  defaults?: SegmentBatchDefaults;
+  receivedAt: number;
+}
+
 /**
  * Maps one Segment message into an event input for `prepareEvent` (which validates it with the one
  * schema and corrects `timestamp` for the client's clock skew from `sent_at`). `type` is the call type
  * the route implies (`/v1/track`), or undefined when the message names its own (`/v1/batch`).
  * `receivedAt` is the timestamp of a message that has none (Segment's own rule).
  */
-export function mapSegmentMessage(
-  message: unknown,
-  options: { type?: SegmentType; defaults?: SegmentBatchDefaults; receivedAt: number },
-): SegmentMapped {
+export function mapSegmentMessage(message: unknown, options: SegmentMapOptions): SegmentMapped {
   if (!isObject(message)) {
     return {
       ok: false,

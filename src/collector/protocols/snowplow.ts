@@ -77,21 +77,6 @@ const TRANSACTION_ITEM = {
   ti_qu: 'quantity',
   ti_cu: 'currency',
 } as const;
-/** The same tables as pairs, for the hot path. */
-const PAGE_PING_PAIRS = Object.entries(PAGE_PING);
-const STRUCTURED_PAIRS = Object.entries(STRUCTURED);
-const TRANSACTION_PAIRS = Object.entries(TRANSACTION);
-const ITEM_PAIRS = Object.entries(TRANSACTION_ITEM);
-const TRACKER_PAIRS = Object.entries({
-  aid: 'app_id',
-  p: 'platform',
-  tv: 'tracker',
-  tna: 'namespace',
-  nuid: 'network_user_id',
-});
-/** The path of an absolute URL: what follows its authority, up to a query or fragment. */
-const URL_PATH = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^?#]*)/i;
-
 /** Numeric fields: sent as strings, landed as numbers. */
 const NUMERIC = new Set([
   'pp_mix',
@@ -105,6 +90,25 @@ const NUMERIC = new Set([
   'ti_pr',
   'ti_qu',
 ]);
+
+/** A field of a table, its readable name, and whether it lands as a number. */
+type PickedField = readonly [field: string, name: string, numeric: boolean];
+const picked = (table: Record<string, string>): readonly PickedField[] =>
+  Object.entries(table).map(([field, name]) => [field, name, NUMERIC.has(field)] as const);
+/** The same tables as triples, for the hot path. */
+const PAGE_PING_PAIRS = picked(PAGE_PING);
+const STRUCTURED_PAIRS = picked(STRUCTURED);
+const TRANSACTION_PAIRS = picked(TRANSACTION);
+const ITEM_PAIRS = picked(TRANSACTION_ITEM);
+const TRACKER_PAIRS = Object.entries({
+  aid: 'app_id',
+  p: 'platform',
+  tv: 'tracker',
+  tna: 'namespace',
+  nuid: 'network_user_id',
+});
+/** The path of an absolute URL: what follows its authority, up to a query or fragment. */
+const URL_PATH = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^?#]*)/i;
 
 /** Fields whose meaning is mapped into a field of the event; every other one goes to `context.snowplow.fields`. */
 const MAPPED = new Set([
@@ -332,6 +336,9 @@ type Decoded =
   | { ok: true; value: unknown; text?: string }
   | { ok: false; code: 'invalid_field'; message: string };
 
+/** The answer for a JSON field that is not set. */
+const NOT_SET: Decoded = Object.freeze({ ok: true, value: undefined });
+
 /** Reads a JSON field sent base64url-encoded (`encoded`) or plain (`plain`); undefined when neither is set. */
 function decodeJsonField(fields: Record<string, unknown>, encoded: string, plain: string): Decoded {
   let textValue: string;
@@ -347,7 +354,7 @@ function decodeJsonField(fields: Record<string, unknown>, encoded: string, plain
       return isObject(given) ? { ok: true, value: given } : invalid(`${plain} must be JSON text`);
     textValue = given;
   } else {
-    return { ok: true, value: undefined };
+    return NOT_SET;
   }
   try {
     return { ok: true, value: JSON.parse(textValue), text: textValue };
@@ -374,18 +381,21 @@ function pageOf(fields: Record<string, unknown>): Record<string, unknown> | unde
 }
 
 /** The fields of `names` that are set, under their readable names; numeric ones as numbers. */
-function pick(fields: Record<string, unknown>, names: readonly [string, string][]): Record<string, unknown> {
+function pick(fields: Record<string, unknown>, names: readonly PickedField[]): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
-  for (const [field, name] of names) {
+  for (const [field, name, isNumeric] of names) {
     const value = fields[field];
-    if (value !== undefined) picked[name] = NUMERIC.has(field) ? numeric(value) : value;
+    if (value !== undefined) picked[name] = isNumeric ? numeric(value) : value;
   }
   return picked;
 }
 
 /** A number sent as text becomes a number; anything else is left for the schema to judge. */
 function numeric(value: unknown): unknown {
-  if (typeof value !== 'string' || value.trim() === '') return value;
+  if (typeof value !== 'string') return value;
+  // Text that begins with a digit is not blank (which Number reads as 0): most numbers are sent so.
+  const first = value.charCodeAt(0);
+  if (!(first >= 0x30 && first <= 0x39) && value.trim() === '') return value;
   const number = Number(value);
   return Number.isFinite(number) ? number : value;
 }

@@ -9,7 +9,7 @@ import { findUnfaithful, type LandedPath } from '../protocols/faithful.js';
 import {
   mapSegmentMessage,
   readSegmentBatch,
-  type SegmentBatchDefaults,
+  type SegmentMapOptions,
   type SegmentType,
   segmentBodyWriteKey,
   segmentLandedPath,
@@ -68,7 +68,8 @@ export const segmentProtocol: IngestProtocol = async (app, context) => {
         const { body, text, bytes } = readBody(request, limit, route === 'batch' ? 'batch' : 'message');
         if (request.headers.authorization === undefined) checkBodyKey(context, segmentBodyWriteKey(body));
         const items = route === 'batch' ? batchItems(body, bytes, facts.receivedAt, maxMessageBytes) : [];
-        if (route !== 'batch') items.push(messageItem(body, 0, route, facts.receivedAt, {}));
+        if (route !== 'batch')
+          items.push(messageItem(body, 0, { type: route, receivedAt: facts.receivedAt }));
         if (items.length === 0) {
           throw new CollectorError(400, 'no_events', 'the batch holds no messages: send {"batch": [ … ]}');
         }
@@ -89,6 +90,8 @@ function batchItems(body: unknown, bytes: number, receivedAt: number, maxMessage
   if (!batch.ok) throw new CollectorError(400, 'invalid_batch', batch.message);
   // A message can be over its limit only when the whole batch is.
   const measure = bytes > maxMessageBytes;
+  // Each message names its own type.
+  const options: SegmentMapOptions = { receivedAt, defaults: batch.defaults };
   return batch.messages.map((message, index) => {
     if (measure) {
       const bytes = Buffer.byteLength(JSON.stringify(message) ?? '');
@@ -100,7 +103,7 @@ function batchItems(body: unknown, bytes: number, receivedAt: number, maxMessage
         };
       }
     }
-    return messageItem(message, index, undefined, receivedAt, batch.defaults);
+    return messageItem(message, index, options);
   });
 }
 
@@ -138,18 +141,8 @@ function refuseUnfaithful(text: string, items: BodyItem[], batch: boolean): Body
   });
 }
 
-function messageItem(
-  message: unknown,
-  index: number,
-  type: SegmentType | undefined,
-  receivedAt: number,
-  defaults: SegmentBatchDefaults,
-): BodyItem {
-  const mapped = mapSegmentMessage(message, {
-    receivedAt,
-    defaults,
-    ...(type === undefined ? {} : { type }),
-  });
+function messageItem(message: unknown, index: number, options: SegmentMapOptions): BodyItem {
+  const mapped = mapSegmentMessage(message, options);
   return mapped.ok ? { index, value: mapped.value } : { index, code: mapped.code, message: mapped.message };
 }
 
