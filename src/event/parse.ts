@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { MAX_FUTURE_SKEW_MS, MAX_RECORD_BYTES, MIN_EVENT_TIME_MS } from '../core/limits.js';
-import { canonicalTimeMs } from './canonical-time.js';
 import {
   describePath,
   findIllFormed,
@@ -22,7 +21,7 @@ import {
   SENT_FIELDS,
   SENT_JSON_FIELDS,
 } from './schema.js';
-import { formatTime, parseTime, type TimeFormatter } from './time.js';
+import { canonicalTimeMs, formatTime, parseTime, type TimeFormatter } from './time.js';
 import type { ActivityEvent, JsonValue } from './types.js';
 
 /** Why a record was not landed as an event. Each lands in `errors/` with its original bytes. */

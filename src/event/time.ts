@@ -1,3 +1,7 @@
+import { canonicalTimeMs } from './canonical-time.js';
+
+export { canonicalTimeMs };
+
 /** Epoch numbers below this are seconds (the seed's form); at or above it, milliseconds. */
 const EPOCH_MS_THRESHOLD = 1e11;
 
@@ -9,56 +13,6 @@ const EPOCH_STRING = /^\d{1,15}(\.\d+)?$/;
 /** The times ISO 8601's four-digit years can write: 0000-01-01 to 9999-12-31T23:59:59.999Z. */
 const MIN_TIME_MS = -62_167_219_200_000;
 const MAX_TIME_MS = 253_402_300_799_999;
-
-/** The characters of the landed form (`toISOString`'s) that are not digits, by their position. */
-const CANONICAL_MARKS: readonly [number, number][] = [
-  [4, 0x2d], // -
-  [7, 0x2d], // -
-  [10, 0x54], // T
-  [13, 0x3a], // :
-  [16, 0x3a], // :
-  [19, 0x2e], // .
-  [23, 0x5a], // Z
-];
-const CANONICAL_LENGTH = 24;
-/** Days in each month of a common year. */
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * The epoch milliseconds of a valid time in the landed form (`2026-11-25T19:31:12.000Z`), or
- * undefined for anything else (another form, or a date that does not exist: 31 February, hour 24).
- * Read digit by digit, without a `Date` or a pattern: most producers send this form, and every
- * event has a time or two in it.
- */
-export function canonicalTimeMs(value: string): number | undefined {
-  if (value.length !== CANONICAL_LENGTH) return undefined;
-  for (const [at, mark] of CANONICAL_MARKS) if (value.charCodeAt(at) !== mark) return undefined;
-  const year = digits(value, 0, 4);
-  const month = digits(value, 5, 2);
-  const day = digits(value, 8, 2);
-  const hour = digits(value, 11, 2);
-  const minute = digits(value, 14, 2);
-  const second = digits(value, 17, 2);
-  const ms = digits(value, 20, 3);
-  // `digits` gives -1 for a character that is not a digit, which every test below refuses.
-  if (year < 0 || ms < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return undefined;
-  if (minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > (month === 2 && leap ? 29 : (MONTH_DAYS[month - 1] as number))) return undefined;
-  // Date.UTC reads years 0-99 as 1900-1999; Date.parse reads this form's years as written.
-  return year >= 100 ? Date.UTC(year, month - 1, day, hour, minute, second, ms) : Date.parse(value);
-}
-
-/** The number `count` decimal digits of `text` at `start` write, or -1 when one is not a digit. */
-function digits(text: string, start: number, count: number): number {
-  let n = 0;
-  for (let i = start; i < start + count; i++) {
-    const digit = text.charCodeAt(i) - 0x30;
-    if (digit < 0 || digit > 9) return -1;
-    n = n * 10 + digit;
-  }
-  return n;
-}
 
 /** True when `value` is a valid time already in the landed form, so it can be kept as it is. */
 export function isCanonicalTime(value: string): boolean {

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_USER_ID_LENGTH } from '../../src/core/limits.js';
 import { enrich, enrichedLine } from '../../src/enrich/index.js';
-import { canonicalTimeMs } from '../../src/event/canonical-time.js';
 import { findUnsafeNumbers, scanNumbers } from '../../src/event/faithful.js';
 import {
   acceptEventInput,
@@ -10,9 +9,8 @@ import {
   FIELD_TESTS_MATCH_SCHEMA,
   MAX_NAME_LENGTH,
 } from '../../src/event/schema.js';
-import { isCanonicalTime } from '../../src/event/time.js';
 import type { ActivityEvent } from '../../src/event/types.js';
-import { anyTime, eventLike, validEvent } from './arbitraries.js';
+import { eventLike, validEvent } from './arbitraries.js';
 
 // Each fast path of the consumer must give what its slow path gives, for any input: these properties
 // compare the two on the same values.
@@ -139,62 +137,6 @@ describe('the cheap test before the search for unsafe numbers', () => {
       ),
       { numRuns: 3000 },
     );
-  });
-});
-
-/** Strings in the landed form's shape with any digits in each place: days past a month's end, hour 24. */
-const nearCanonicalTime = fc
-  .tuple(
-    fc.integer({ min: 0, max: 9999 }),
-    fc.integer({ min: 0, max: 19 }),
-    fc.integer({ min: 0, max: 39 }),
-    fc.integer({ min: 0, max: 29 }),
-    fc.integer({ min: 0, max: 69 }),
-    fc.integer({ min: 0, max: 69 }),
-    fc.integer({ min: 0, max: 999 }),
-  )
-  .map(([y, mo, d, h, mi, s, ms]) => {
-    const p = (n: number, width: number) => String(n).padStart(width, '0');
-    return `${p(y, 4)}-${p(mo, 2)}-${p(d, 2)}T${p(h, 2)}:${p(mi, 2)}:${p(s, 2)}.${p(ms, 3)}Z`;
-  });
-
-describe('the landed form of a time read by its characters', () => {
-  it('gives what isCanonicalTime and Date.parse give, for any string', () => {
-    fc.assert(
-      fc.property(
-        fc.oneof(
-          nearCanonicalTime,
-          anyTime.map(String),
-          // one character of a valid time changed
-          fc
-            .tuple(
-              fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
-              fc.nat(23),
-              fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
-            )
-            .map(([time, at, c]) => time.slice(0, at) + c + time.slice(at + 1)),
-        ),
-        (text) => {
-          expect(canonicalTimeMs(text)).toBe(isCanonicalTime(text) ? Date.parse(text) : undefined);
-        },
-      ),
-      { numRuns: 20_000 },
-    );
-  });
-
-  it('reads the edges of the calendar', () => {
-    for (const text of [
-      '0000-01-01T00:00:00.000Z',
-      '0000-02-29T23:59:59.999Z',
-      '1900-02-29T00:00:00.000Z',
-      '2000-02-29T00:00:00.000Z',
-      '2100-02-29T00:00:00.000Z',
-      '1969-12-31T23:59:59.999Z',
-      '9999-12-31T23:59:59.999Z',
-      '2026-11-25T24:00:00.000Z',
-      '2026-04-31T00:00:00.000Z',
-    ])
-      expect(canonicalTimeMs(text), text).toBe(isCanonicalTime(text) ? Date.parse(text) : undefined);
   });
 });
 

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { ByteWriter, type ColumnSource, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
-import { canonicalTimeMs } from '../../event/canonical-time.js';
+import { canonicalTimeMs } from '../../event/time.js';
 import type { ActivityEvent } from '../../event/types.js';
 import { type ColumnTable, EVENT_COLUMNS, type LogicalType } from '../../layout/index.js';
 import {
