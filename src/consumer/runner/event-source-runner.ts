@@ -151,9 +151,10 @@ type ResolvedOptions = Required<
 /**
  * Drives the consumer handler from a stream the way an AWS Lambda event source mapping does: one
  * batch in flight per shard; a batch goes when it holds `batchSize` records, reaches Lambda's payload
- * limit, or its first record has waited `batchWindowMs` since it arrived (see `BatchWindow`); the checkpoint moves only after success;
- * `batchItemFailures` resume from the lowest failed sequence number; a thrown error bisects the
- * batch; after `maximumRetryAttempts` or `maximumRecordAgeMs` records go to the failure destination.
+ * limit, or its first record has waited `batchWindowMs` since it arrived (see `BatchWindow`); the
+ * checkpoint moves only after success; `batchItemFailures` resume from the lowest failed sequence
+ * number; a thrown error bisects the batch; after `maximumRetryAttempts` or `maximumRecordAgeMs`
+ * records go to the failure destination.
  *
  * After a reshard, a child shard is read only once its parents have been read to their end (their
  * checkpoint is `SHARD_END`), so one user's events stay in order across the split or merge. Shards a
