@@ -6,7 +6,8 @@
  * beside each figure, and the throughput targets are ratios against baselines taken in the same run.
  *
  * Sizes can be lowered for a quick look: BENCH_EVENTS, BENCH_LATENCY_EVENTS, BENCH_PER_RECORD_EVENTS,
- * BENCH_AWS_EVENTS, BENCH_PARQUET_EVENTS, BENCH_HANDLER_BATCHES.
+ * BENCH_AWS_EVENTS, BENCH_PARQUET_EVENTS, BENCH_HANDLER_BATCHES. `--phases e2e,floor` runs only the
+ * phases named (see PHASES); the figures of the others are null.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -251,22 +252,60 @@ async function handlerCpu(format: 'ndjson' | 'parquet'): Promise<number> {
 interface Phase<T> {
   value?: T;
   error?: string;
+  /** Set when the phase was left out by `--phases`. */
+  skipped?: true;
   load_before: number;
   load_after: number;
   seconds: number;
 }
 
-/** Runs one phase; a failure is reported with the others' figures instead of ending the bench. */
-async function phase<T>(name: string, work: () => Promise<T>): Promise<Phase<T>> {
-  note(`${name}… (load ${load()})`);
+/** The phases, by the names `--phases` and the JSON summary's `phases` use, in the order they run. */
+const PHASES = [
+  'e2e',
+  'floor',
+  'record',
+  'unsynced',
+  'steady',
+  'aws',
+  'parquetSize',
+  'handlerNdjson',
+  'handlerParquet',
+] as const;
+type PhaseName = (typeof PHASES)[number];
+
+/** `--phases a,b` (or `--phases=a,b`): only those phases run; all of them without it. */
+function selectedPhases(argv: readonly string[]): ReadonlySet<PhaseName> {
+  const at = argv.findIndex((a) => a === '--phases' || a.startsWith('--phases='));
+  if (at === -1) return new Set(PHASES);
+  const arg = argv[at] as string;
+  const list = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (argv[at + 1] ?? '');
+  const names = list.split(',').filter((n) => n !== '');
+  const unknown = names.filter((n) => !(PHASES as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0)
+    throw new Error(
+      `--phases takes a comma-separated list of ${PHASES.join(', ')} (given ${list || 'nothing'})`,
+    );
+  return new Set(names as PhaseName[]);
+}
+
+const selected = selectedPhases(process.argv);
+
+/**
+ * Runs one phase, unless `--phases` leaves it out; a failure is reported with the others' figures
+ * instead of ending the bench.
+ */
+async function phase<T>(name: PhaseName, title: string, work: () => Promise<T>): Promise<Phase<T>> {
   const loadBefore = load();
+  if (!selected.has(name))
+    return { skipped: true, load_before: loadBefore, load_after: loadBefore, seconds: 0 };
+  note(`${title}… (load ${loadBefore})`);
   const started = performance.now();
   try {
     const value = await work();
     return { value, load_before: loadBefore, load_after: load(), seconds: seconds(started) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    note(`${name} failed: ${message}`);
+    note(`${title} failed: ${message}`);
     return { error: message, load_before: loadBefore, load_after: load(), seconds: seconds(started) };
   }
 }
@@ -284,21 +323,33 @@ try {
   const machine = describeMachine();
   const started = performance.now();
 
-  const e2e = await phase(`end to end, ${count(EVENTS)} events at full speed`, () => endToEnd(dir('run')));
-  const floor = await phase('floor: encode + gzip + write in one loop', () => limit(dir('limit')));
-  const record = await phase('one durable object per event', () => perRecord(dir('per-record')));
-  const unsynced = await phase('one unsynced file per event', () => perRecordUnsynced(dir('unsynced')));
-  const steady = await phase(`${count(LATENCY_EVENTS)} events at ${count(LATENCY_RATE)} events/s`, () =>
-    steadyRate(dir('steady')),
+  const e2e = await phase('e2e', `end to end, ${count(EVENTS)} events at full speed`, () =>
+    endToEnd(dir('run')),
   );
-  const aws = await phase(`AWS path on kinesalite + s3rver, ${count(AWS_EVENTS)} events`, () =>
+  const floor = await phase('floor', 'floor: encode + gzip + write in one loop', () => limit(dir('limit')));
+  const record = await phase('record', 'one durable object per event', () => perRecord(dir('per-record')));
+  const unsynced = await phase('unsynced', 'one unsynced file per event', () =>
+    perRecordUnsynced(dir('unsynced')),
+  );
+  const steady = await phase(
+    'steady',
+    `${count(LATENCY_EVENTS)} events at ${count(LATENCY_RATE)} events/s`,
+    () => steadyRate(dir('steady')),
+  );
+  const aws = await phase('aws', `AWS path on kinesalite + s3rver, ${count(AWS_EVENTS)} events`, () =>
     awsPath(dir('aws')),
   );
-  const parquetSize = await phase(`Parquet against DuckDB's, ${count(PARQUET_EVENTS)} events`, () =>
-    parquetAgainstDuckDb(dir('parquet'), { events: PARQUET_EVENTS, users: USERS, seed: SEED }),
+  const parquetSize = await phase(
+    'parquetSize',
+    `Parquet against DuckDB's, ${count(PARQUET_EVENTS)} events`,
+    () => parquetAgainstDuckDb(dir('parquet'), { events: PARQUET_EVENTS, users: USERS, seed: SEED }),
   );
-  const handlerNdjson = await phase('the Lambda bundle alone, NDJSON', () => handlerCpu('ndjson'));
-  const handlerParquet = await phase('the Lambda bundle alone, Parquet', () => handlerCpu('parquet'));
+  const handlerNdjson = await phase('handlerNdjson', 'the Lambda bundle alone, NDJSON', () =>
+    handlerCpu('ndjson'),
+  );
+  const handlerParquet = await phase('handlerParquet', 'the Lambda bundle alone, Parquet', () =>
+    handlerCpu('parquet'),
+  );
 
   const nan = Number.NaN;
   const figures: Figures = {
@@ -314,7 +365,10 @@ try {
   const targets = checkTargets(figures);
   const verdict = (name: string) => {
     const t = targets.find((c) => c.name === name);
-    return t === undefined ? '' : t.pass ? 'pass' : 'MISS';
+    if (t === undefined) return '';
+    // A phase left out (or failed) leaves its figure unmeasured: no verdict rather than a miss.
+    if (!Number.isFinite(t.value) || !Number.isFinite(t.bound)) return 'not measured';
+    return t.pass ? 'pass' : 'MISS';
   };
   const phases = {
     e2e,
@@ -326,7 +380,7 @@ try {
     parquetSize,
     handlerNdjson,
     handlerParquet,
-  };
+  } satisfies Record<PhaseName, Phase<unknown>>;
   const failures = Object.values(phases).filter((p) => p.error !== undefined);
   failed = failures.length > 0;
 
@@ -428,7 +482,9 @@ try {
       phases: Object.fromEntries(
         Object.entries(phases).map(([name, p]) => [
           name,
-          { seconds: p.seconds, load_before: p.load_before, load_after: p.load_after, error: p.error },
+          p.skipped
+            ? { skipped: true }
+            : { seconds: p.seconds, load_before: p.load_before, load_after: p.load_after, error: p.error },
         ]),
       ),
       machine: { ...machine, load_at_end: load() },

@@ -27,6 +27,7 @@ export interface ConsumerThreadData {
 /** Messages between the two threads. */
 export type ToConsumer = { type: 'drain' } | { type: 'stop' };
 export type FromConsumer =
+  | { type: 'ready' }
   | { type: 'progress'; landed: LandedCounts; stats: RunnerStats }
   | { type: 'warn'; message: string }
   | { type: 'done'; landed: LandedCounts; stats: RunnerStats }
@@ -41,6 +42,8 @@ class ConsumerThread {
   landed: LandedCounts = { records: 0, events: 0, errors: 0, objects: 0, bytes: 0 };
   stats: RunnerStats = { records: 0, batches: 0, retries: 0, failedToDestination: 0, shards: [] };
   readonly done: Promise<void>;
+  /** Resolves once the thread has connected to the stream and the store and is about to read. */
+  readonly ready: Promise<void>;
   private readonly worker: Worker;
 
   constructor(data: ConsumerThreadData, shardsPerThread: number, warn: (message: string) => void) {
@@ -48,10 +51,15 @@ class ConsumerThread {
     const self = fileURLToPath(import.meta.url);
     const entry = path.join(path.dirname(self), `consumer-worker${path.extname(self)}`);
     this.worker = new Worker(entry, { workerData: data, resourceLimits: heapLimits(data, shardsPerThread) });
+    let markReady: () => void = () => undefined;
+    this.ready = new Promise((resolve) => {
+      markReady = resolve;
+    });
     this.done = new Promise((resolve, reject) => {
       let finished = false;
       this.worker.on('message', (message: FromConsumer) => {
-        if (message.type === 'warn') warn(message.message);
+        if (message.type === 'ready') markReady();
+        else if (message.type === 'warn') warn(message.message);
         else if (message.type === 'failed') {
           finished = true;
           // The error as the thread saw it: its code, stage and whether it may pass.
@@ -113,6 +121,11 @@ function heapLimits(data: ConsumerThreadData, shardsPerThread: number) {
  */
 export class ConsumerThreads {
   readonly done: Promise<void>;
+  /**
+   * Resolves once every thread is ready to read, or rejects as `done` does when one fails first:
+   * producing before then would only build a backlog while the threads load and connect.
+   */
+  readonly ready: Promise<void>;
   private readonly threads: ConsumerThread[];
 
   constructor(
@@ -128,6 +141,9 @@ export class ConsumerThreads {
         new ConsumerThread({ ...data, shardSlice: { index, count } }, Math.ceil(openShards / count), warn),
     );
     this.done = Promise.all(this.threads.map((t) => t.done)).then(() => undefined);
+    this.ready = Promise.race([Promise.all(this.threads.map((t) => t.ready)), this.done]).then(
+      () => undefined,
+    );
   }
 
   get landed(): LandedCounts {

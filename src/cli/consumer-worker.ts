@@ -30,6 +30,7 @@ try {
     else runner.stop();
   });
   const timer = setInterval(() => post({ type: 'progress', landed, stats: runner.stats }), 100);
+  post({ type: 'ready' });
   try {
     await runner.run();
   } finally {

@@ -154,7 +154,7 @@ export const options = {
   batchWindow: () =>
     option(
       '--batch-window <ms>',
-      'longest a record waits for its batch to fill, in milliseconds',
+      'longest a record waits on the stream for its batch to fill, in milliseconds',
       integer('batch window', 0, MAX_BATCH_WINDOW_MS),
       String(DEFAULT_BATCH_WINDOW_MS),
     ),

@@ -99,6 +99,53 @@ describe('the event-source runner', () => {
     await stream.close();
   });
 
+  it('counts the batching window from the arrival of the first record of the batch', async () => {
+    // Prepare: by the runner's clock the records arrived a minute ago, and the window is a minute.
+    const { stream, store, sink, handler, ids } = await setup(300, 1);
+    const sizes: number[] = [];
+    const spy: ActivityHandler = (event) => {
+      sizes.push(event.Records.length);
+      return handler(event);
+    };
+    const clock = () => Date.now() + 60_000;
+    const run = runner(stream, store, spy, { batchSize: 1000, batchWindowMs: 60_000, now: clock });
+    // Act: not draining, so only the window can send a batch that is not full.
+    const running = run.run();
+    try {
+      await waitFor('the first batch to be handed to the handler', () => sizes.length > 0);
+    } finally {
+      run.stop();
+      await running;
+    }
+    // Assess: the window had passed when the records were read: one batch at once, all landed.
+    expect(sizes).toEqual([300]);
+    expect((await readLanded(sink)).events.map((e) => e.event_id).sort()).toEqual([...ids].sort());
+    await stream.close();
+  });
+
+  it('fills batches while a shard is behind its tip, whatever the window', async () => {
+    // Prepare: records that waited past the window, read 50 at a time.
+    const { stream, store, handler } = await setup(300, 1);
+    const sizes: number[] = [];
+    const spy: ActivityHandler = (event) => {
+      sizes.push(event.Records.length);
+      return handler(event);
+    };
+    const reader = wrapReader(stream, {
+      getRecords: (iterator, limit) => stream.getRecords(iterator, Math.min(limit, 50)),
+    });
+    // Act
+    await runner(stream, store, spy, {
+      reader,
+      batchSize: 300,
+      batchWindowMs: 1000,
+      now: () => Date.now() + 60_000,
+    }).run({ untilIdle: true });
+    // Assess: one full batch, not one per read.
+    expect(sizes).toEqual([300]);
+    await stream.close();
+  });
+
   it('checkpoints after success, so a second run lands nothing again', async () => {
     const { stream, store, sink, handler } = await setup(300);
     await runner(stream, store, handler).run({ untilIdle: true });

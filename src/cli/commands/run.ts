@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -119,6 +120,10 @@ async function run(flags: RunFlags): Promise<void> {
   });
   consuming.catch(() => undefined); // awaited below; this only marks it handled meanwhile
   try {
+    // Events made while the consumer threads start would wait for them: at 10,000 events/s that
+    // backlog of a second or more was most of the latency's tail (BENCHMARKS.md). The wait counts
+    // in the run's time.
+    await Promise.race([consumer.ready, once(stop.signal, 'abort')]);
     await simulate(producer, {
       ...flags,
       signal: stop.signal,

@@ -18,6 +18,11 @@ export class BatchBuffer<T> {
     return this.items.length;
   }
 
+  /** The oldest record held, the next batch's first. */
+  get first(): T | undefined {
+    return this.items[0];
+  }
+
   /** True when no more should be read before the next batch is taken. */
   get full(): boolean {
     return this.items.length >= this.maxRecords || this.bytes >= this.maxBytes;

@@ -24,12 +24,14 @@ import { BatchBuffer } from './batch-buffer.js';
 import { DEFAULT_LEASE_DURATION_MS, LeaseKeeper, newLeaseOwner } from './lease-keeper.js';
 
 /**
- * Local defaults: at 10,000 events/s over two shards a batch fills in about the window, so about one
- * object per shard, partition and second; 5,000 rather than Lambda's 10,000 ceiling keeps a
- * consumer thread's heap (two batches per shard) small at the same throughput (BENCHMARKS.md).
+ * Local defaults: an event waits about the window and the landing of its batch, and each shard writes
+ * an object per partition and window. At 10,000 events/s over two shards, 750 ms gives at most 267
+ * objects per million events and leaves a quarter of a second of the 1 s latency target to land a
+ * batch of about 3,750; 5,000 rather than Lambda's 10,000 ceiling keeps a consumer thread's heap
+ * (two batches per shard) small at the same throughput (BENCHMARKS.md).
  */
 export const DEFAULT_BATCH_SIZE = 5_000;
-export const DEFAULT_BATCH_WINDOW_MS = 1_000;
+export const DEFAULT_BATCH_WINDOW_MS = 750;
 export const DEFAULT_CONSUMER_NAME = 'activity-consumer';
 /** The CDK app's function timeout, which the local runner keeps too. */
 export const DEFAULT_INVOCATION_TIMEOUT_MS = 120_000;
@@ -149,9 +151,10 @@ type ResolvedOptions = Required<
 /**
  * Drives the consumer handler from a stream the way an AWS Lambda event source mapping does: one
  * batch in flight per shard; a batch goes when it holds `batchSize` records, reaches Lambda's payload
- * limit, or its first record has waited `batchWindowMs`; the checkpoint moves only after success;
- * `batchItemFailures` resume from the lowest failed sequence number; a thrown error bisects the
- * batch; after `maximumRetryAttempts` or `maximumRecordAgeMs` records go to the failure destination.
+ * limit, or its first record has waited `batchWindowMs` since it arrived (see `BatchWindow`); the
+ * checkpoint moves only after success; `batchItemFailures` resume from the lowest failed sequence
+ * number; a thrown error bisects the batch; after `maximumRetryAttempts` or `maximumRecordAgeMs`
+ * records go to the failure destination.
  *
  * After a reshard, a child shard is read only once its parents have been read to their end (their
  * checkpoint is `SHARD_END`), so one user's events stay in order across the split or merge. Shards a
@@ -384,7 +387,7 @@ export class EventSourceRunner {
     const closed = () => isClosed(this.known.get(shardId) ?? shard);
     const source: RecordSource = { shardId, streamArn: this.o.reader.streamArn, awsRegion: this.o.awsRegion };
     const buffer = new BatchBuffer(batchSize, MAX_INVOKE_PAYLOAD_BYTES, recordPayloadBytes);
-    let firstBufferedAt = 0;
+    const window = new BatchWindow(batchWindowMs, now);
 
     while (!this.stopped) {
       if (keeper !== undefined && (!keeper.holds(shardId) || keeper.handOverDue(shardId))) return 'lost';
@@ -395,16 +398,15 @@ export class EventSourceRunner {
         if (result !== undefined) {
           progress.millisBehindLatest = result.millisBehindLatest;
           caughtUp = result.records.length === 0 || result.millisBehindLatest === 0;
-          if (result.records.length > 0 && buffer.length === 0) firstBufferedAt = now();
+          if (buffer.length === 0) window.open(result.records[0]);
           buffer.push(result.records);
         }
       }
       // A closed shard is finite: while draining it is read to its end, which its children wait for.
       const idle = caughtUp && drainingBeforeRead && !closed();
-      const windowDone = now() - firstBufferedAt >= batchWindowMs;
-      if (buffer.length > 0 && (buffer.full || windowDone || idle || cursor.ended)) {
+      if (buffer.length > 0 && (buffer.full || window.done(caughtUp) || idle || cursor.ended)) {
         const batch = buffer.take();
-        firstBufferedAt = now();
+        window.open(buffer.first);
         if (!(await this.process(progress, batch, source, keeper))) return this.stopped ? 'stopped' : 'lost';
         continue;
       }
@@ -415,10 +417,7 @@ export class EventSourceRunner {
       }
       if (buffer.length === 0 && idle) return 'idle';
       if (caughtUp) {
-        const wait =
-          buffer.length > 0
-            ? Math.min(pollIntervalMs, batchWindowMs - (now() - firstBufferedAt))
-            : pollIntervalMs;
+        const wait = buffer.length > 0 ? Math.min(pollIntervalMs, window.left()) : pollIntervalMs;
         await this.pause(Math.max(1, wait));
       }
     }
@@ -623,6 +622,41 @@ export class EventSourceRunner {
       cut === undefined ? this.stopController.signal : AbortSignal.any([this.stopController.signal, cut]);
     await sleep(ms, signal).catch(() => undefined);
     return !this.stopped;
+  }
+}
+
+/**
+ * A shard's batching window: it closes once the buffer's first record has waited the window since it
+ * arrived on the stream, so time spent unread (while the previous batch was landing) counts, and an
+ * event waits about the window in all, not the window on top of the landing before it. That holds
+ * while the shard is caught up; a shard behind its tip counts from the first read of the batch instead,
+ * so that it reads full batches while it catches up rather than one invocation per read. A record
+ * stamped later than this clock (another machine's) counts from when it was read.
+ */
+class BatchWindow {
+  private readAt = 0;
+  private arrivedAt = 0;
+
+  constructor(
+    private readonly ms: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Starts the window for a buffer whose first record is `first` (none: it starts when one is read). */
+  open(first: StreamRecord | undefined): void {
+    const t = this.now();
+    this.readAt = t;
+    this.arrivedAt = first === undefined ? t : Math.min(t, first.approximateArrivalTimestamp.getTime());
+  }
+
+  done(caughtUp: boolean): boolean {
+    const t = this.now();
+    return t - this.readAt >= this.ms || (caughtUp && t - this.arrivedAt >= this.ms);
+  }
+
+  /** Milliseconds until a caught-up shard's window closes. */
+  left(): number {
+    return this.ms - (this.now() - this.arrivedAt);
   }
 }
 
