@@ -71,7 +71,6 @@ function memoOf(facts: RequestFacts): RequestMemo {
 }
 
 /** What the collector knows about a request, beyond its body. */
-
 export interface RequestFacts {
   /** When the collector read the request: epoch ms. It becomes each event's `received_at`. */
   receivedAt: number;

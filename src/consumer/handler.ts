@@ -196,30 +196,21 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       );
     };
 
-    // One parse context for the batch, pointed at each record in turn: its fallback id is asked for
-    // (if at all) while that record is parsed, so no context or closure is made per record.
-    const at = { streamArn: '', shardId: '', sequenceNumber: '', sub: undefined as number | undefined };
-    const parsing = {
-      receivedAt: 0,
-      times,
-      fallbackId: () => positionEventId(at.streamArn, at.shardId, at.sequenceNumber, at.sub),
-      plan,
-    };
     for (const record of event.Records) {
       const raw = fromKinesisRecord(record, shardIds);
       const { shardId, sequenceNumber, arrivalMs } = raw;
       const streamArn = record.eventSourceARN;
-      at.streamArn = streamArn;
-      at.shardId = shardId;
-      at.sequenceNumber = sequenceNumber;
-      at.sub = undefined;
-      parsing.receivedAt = arrivalMs;
       const first = firstOfShard.get(shardId);
       if (first === undefined || compareSequenceNumbers(sequenceNumber, first) < 0)
         firstOfShard.set(shardId, sequenceNumber);
       const bytes = Buffer.from(raw.data, 'base64');
       if (!isKplAggregate(bytes)) {
-        const result = parseOrReject(bytes, parsing);
+        const result = parseOrReject(bytes, {
+          receivedAt: arrivalMs,
+          times,
+          fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber),
+          plan,
+        });
         if (result.ok) landEvent(result, shardId, sequenceNumber);
         else landError(raw, result.reason, result.message, streamArn);
         continue;
@@ -237,8 +228,12 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       // checkpoints; the sub-sequence number tells them apart in ids and error lines.
       for (let sub = 0; sub < users.length; sub++) {
         const user = users[sub] as KplUserRecord;
-        at.sub = sub;
-        const result = parseOrReject(user.data, parsing);
+        const result = parseOrReject(user.data, {
+          receivedAt: arrivalMs,
+          times,
+          fallbackId: () => positionEventId(streamArn, shardId, sequenceNumber, sub),
+          plan,
+        });
         if (result.ok) landEvent(result, shardId, sequenceNumber);
         else {
           const data = Buffer.from(user.data.buffer, user.data.byteOffset, user.data.byteLength);
