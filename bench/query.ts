@@ -2,13 +2,16 @@
  * `npm run bench:query`: the time of `SELECT event, count(*) FROM events GROUP BY 1` through
  * `activity query`'s engine over N landed events (BENCH_QUERY_EVENTS, default 10,000,000), landed once
  * as NDJSON gzip and once as Parquet with the consumer's own encoders, in objects of 10,000 events (the
- * consumer's default batch) spread over 24 hours of partitions. Each query runs three times in a fresh
- * engine: the first run is cold (listing, views, the OS page cache as it is), the others warm. A direct
+ * consumer's default batch) spread over 24 hours of partitions, and a third time as NDJSON without the
+ * id range in its gzip header (as objects landed before ranges were written), to show what the range
+ * spares. Each query runs BENCH_QUERY_RUNS times (default 5) in a fresh engine: the first run is cold
+ * (listing, views, the OS page cache as it is), the median of the others is the warm figure. A direct
  * scan of the files without the deduplicating view is timed as well, to show what deduplication costs.
  * `dedup_vs_raw` is the warm query over the view divided by that direct scan.
  * Last, the NDJSON sink is compacted (`activity compact`: one Parquet object per hour) and timed again:
  * hours that are one compacted object are read without the deduplicating window.
- * Prints a table; with --json, one JSON line per sink (ndjson, parquet, compacted) instead.
+ * Prints a table; with --json, one JSON line per sink (ndjson, ndjson_without_range, parquet, compacted)
+ * instead.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,13 +21,15 @@ import { encodeLines } from '../src/consumer/landing.js';
 import { EVENT_COLUMNS, listLanded, objectKey, PARQUET } from '../src/layout/index.js';
 import { Simulator } from '../src/producer/index.js';
 import { cellValue, LandedData, rawSource } from '../src/query/index.js';
+import { distinctIdRange } from '../src/sink/formats/index.js';
+import { withEventIdRange } from '../src/sink/formats/ndjson.js';
 import { encodeEventsParquet } from '../src/sink/formats/parquet.js';
 import { DirectoryStore } from '../src/sink/index.js';
 import { landedByPartition } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_QUERY_EVENTS ?? 10_000_000);
 const OBJECT_EVENTS = 10_000;
-const RUNS = 3;
+const RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 5);
 const SQL = 'SELECT event, count(*) FROM events GROUP BY 1';
 const json = process.argv.includes('--json');
 const log = (line: string) => {
@@ -37,43 +42,51 @@ interface Landed {
   encodeSeconds: number;
 }
 
-/** Lands the same simulated events in both sinks, one batch at a time. */
-async function landBoth(
-  ndjson: DirectoryStore,
-  parquet: DirectoryStore,
-): Promise<{ ndjson: Landed; parquet: Landed }> {
+type Sink = 'ndjson' | 'ndjson_without_range' | 'parquet';
+
+/** Lands the same simulated events in each sink, one batch at a time. */
+async function landAll(stores: Record<Sink, DirectoryStore>): Promise<Record<Sink, Landed>> {
   const start = Date.parse('2026-11-24T00:00:00.000Z');
   let clock = start;
   const step = 86_400_000 / EVENTS;
   const simulator = new Simulator({ users: 100_000, seed: 'bench-query', now: () => (clock += step) });
-  const out = {
-    ndjson: { objects: 0, bytes: 0, encodeSeconds: 0 },
-    parquet: { objects: 0, bytes: 0, encodeSeconds: 0 },
-  };
+  const none = () => ({ objects: 0, bytes: 0, encodeSeconds: 0 });
+  const out: Record<Sink, Landed> = { ndjson: none(), ndjson_without_range: none(), parquet: none() };
   let seq = 1;
   for (let done = 0; done < EVENTS; done += OBJECT_EVENTS) {
     const groups = landedByPartition(simulator, Math.min(OBJECT_EVENTS, EVENTS - done));
     for (const [partition, events] of groups) {
       const t0 = performance.now();
-      const body = await encodeLines(events.map((e) => JSON.stringify(e)));
+      const plain = await encodeLines(events.map((e) => JSON.stringify(e)));
       const t1 = performance.now();
-      const columns = encodeEventsParquet(events);
+      const body = withEventIdRange(plain, distinctIdRange(events.map((e) => e.event_id)));
       const t2 = performance.now();
+      const columns = encodeEventsParquet(events);
+      const t3 = performance.now();
       const shard = 'shardId-000000000000';
-      await ndjson.put(objectKey('events', partition, shard, String(seq)), body, {
-        contentType: 'application/x-ndjson',
-        contentEncoding: 'gzip',
-      });
-      await parquet.put(objectKey('events', partition, shard, String(seq), '', PARQUET.extension), columns, {
-        contentType: PARQUET.contentType,
-      });
+      const key = objectKey('events', partition, shard, String(seq));
+      const gzip = { contentType: 'application/x-ndjson', contentEncoding: 'gzip' };
+      const landed: [Sink, Uint8Array, number, string][] = [
+        ['ndjson', body, t2 - t0, key],
+        ['ndjson_without_range', plain, t1 - t0, key],
+        [
+          'parquet',
+          columns,
+          t3 - t2,
+          objectKey('events', partition, shard, String(seq), '', PARQUET.extension),
+        ],
+      ];
+      for (const [sink, bytes, ms, objectKeyOf] of landed) {
+        await stores[sink].put(
+          objectKeyOf,
+          bytes,
+          sink === 'parquet' ? { contentType: PARQUET.contentType } : gzip,
+        );
+        out[sink].objects++;
+        out[sink].bytes += bytes.byteLength;
+        out[sink].encodeSeconds += ms / 1000;
+      }
       seq += events.length;
-      out.ndjson.objects++;
-      out.ndjson.bytes += body.byteLength;
-      out.ndjson.encodeSeconds += (t1 - t0) / 1000;
-      out.parquet.objects++;
-      out.parquet.bytes += columns.byteLength;
-      out.parquet.encodeSeconds += (t2 - t1) / 1000;
     }
     if ((done / OBJECT_EVENTS) % 50 === 0)
       log(`landed ${(done + OBJECT_EVENTS).toLocaleString('en-US')} of ${EVENTS.toLocaleString('en-US')}`);
@@ -124,22 +137,25 @@ function warmAgainstScan(view: number[], scan: number[]) {
 
 const dir = await mkdtemp(path.join(tmpdir(), 'activity-bench-query-'));
 try {
-  const sinks = { ndjson: path.join(dir, 'ndjson'), parquet: path.join(dir, 'parquet') };
+  const names: Sink[] = ['ndjson', 'ndjson_without_range', 'parquet'];
+  const sinks = Object.fromEntries(names.map((n) => [n, path.join(dir, n)])) as Record<Sink, string>;
   const started = performance.now();
-  const landed = await landBoth(new DirectoryStore(sinks.ndjson), new DirectoryStore(sinks.parquet));
+  const landed = await landAll(
+    Object.fromEntries(names.map((n) => [n, new DirectoryStore(sinks[n])])) as Record<Sink, DirectoryStore>,
+  );
   log(
-    `landed ${EVENTS.toLocaleString('en-US')} events twice in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `landed ${EVENTS.toLocaleString('en-US')} events in each of ${names.length} sinks in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
 
   const results: Record<string, unknown>[] = [];
   let reference: string | undefined;
-  for (const format of ['ndjson', 'parquet'] as const) {
+  for (const format of names) {
     const sink = sinks[format];
     const viaView = await time(sink, SQL);
     const direct = await time(sink, await scanWithoutDedup(sink));
     if (viaView.rows !== direct.rows) throw new Error(`${format}: the view and the direct scan disagree`);
     reference ??= viaView.rows;
-    if (viaView.rows !== reference) throw new Error('NDJSON and Parquet sinks disagree');
+    if (viaView.rows !== reference) throw new Error(`${format} disagrees with ${names[0]}`);
     const info = landed[format];
     results.push({
       format,

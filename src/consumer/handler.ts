@@ -21,7 +21,12 @@ import {
   type RawRecord,
 } from '../layout/index.js';
 import { describeViolations, type TrackingPlan } from '../plan/index.js';
-import { DEFAULT_LANDING_FORMAT, type LandingFormat, loadParquetEncoder } from '../sink/formats/index.js';
+import {
+  DEFAULT_LANDING_FORMAT,
+  distinctIdRange,
+  type LandingFormat,
+  loadParquetEncoder,
+} from '../sink/formats/index.js';
 import { retry } from '../util/backoff.js';
 import { fromKinesisRecord, ShardIds, shardIdOf } from './envelope.js';
 import { deaggregateKpl, isKplAggregate, type KplUserRecord } from './kpl.js';
@@ -89,6 +94,8 @@ export const TIMEOUT_MARGIN_MS = 500;
 interface Group {
   key: string;
   lines: string[];
+  /** The `event_id` of each of `lines` of an NDJSON `events/` object, for its id range. */
+  ids: (string | undefined)[];
   /** Events of a Parquet object; `lines` stays empty then. */
   events: ActivityEvent[];
   parquet: boolean;
@@ -145,7 +152,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         const asParquet = parquet && dataset === 'events';
         const extension = asParquet ? PARQUET.extension : NDJSON_GZIP.extension;
         const key = objectKey(dataset, partition, shardId, seq, '', extension);
-        group = { key, lines: [], events: [], parquet: asParquet };
+        group = { key, lines: [], ids: [], events: [], parquet: asParquet };
         groups.set(id, group);
       }
       last = { dataset, partition, shardId, group };
@@ -156,11 +163,10 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
       partition: string,
       shardId: string,
       seq: string,
-      line: string | ActivityEvent | undefined,
+      line: string | undefined,
     ) => {
       const group = groupOf(dataset, partition, shardId, seq);
-      if (typeof line === 'string') group.lines.push(line);
-      else if (line !== undefined) group.events.push(line);
+      if (line !== undefined) group.lines.push(line);
     };
     const landEvent = (result: Extract<ParseResult, { ok: true }>, shardId: string, seq: string) => {
       const { event } = result;
@@ -171,13 +177,12 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         return;
       }
       events++;
-      add(
-        'events',
-        partitions.of(result.timestampMs),
-        shardId,
-        seq,
-        parquet ? enrich(event) : enrichedLine(event),
-      );
+      const group = groupOf('events', partitions.of(result.timestampMs), shardId, seq);
+      if (parquet) group.events.push(enrich(event));
+      else {
+        group.lines.push(enrichedLine(event));
+        group.ids.push(event.event_id);
+      }
     };
     const landError = (raw: RawRecord, reason: ErrorReason, message: string, streamArn: string) => {
       if (forgotten !== undefined && forgotten.size > 0 && isForgottenRecord(forgotten, raw)) {
@@ -257,7 +262,7 @@ export function createHandler(options: HandlerOptions): ActivityHandler {
         const body =
           group.parquet && encodeParquet !== undefined
             ? encodeParquet(group.events)
-            : await encodeLines(group.lines, level);
+            : await encodeLines(group.lines, level, distinctIdRange(group.ids));
         bytes += body.byteLength;
         await putWithRetry(store, group.key, body, group.parquet, putAttempts, signal);
       }),

@@ -1,6 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import type { RejectReason } from '../event/index.js';
 import type { PlanReason } from '../plan/index.js';
+import type { EventIdRange } from '../sink/formats/index.js';
+import { withEventIdRange } from '../sink/formats/ndjson.js';
 
 /**
  * Why a record landed in `errors/`: it failed validation, the tracking plan refused it
@@ -27,11 +29,13 @@ export const DEFAULT_COMPRESSION_LEVEL = 3;
  * hands the work to libuv's thread pool, cost twice the CPU time for the bodies of 1,000 events
  * (1.1-1.3 µs an event against 0.55; BENCHMARKS.md, "The Lambda handler's CPU per event"), and a
  * handler has nothing to do meanwhile: Lambda gives an invocation one event at a time, and its objects
- * are written as they are made.
+ * are written as they are made. With `range`, the distinct ids of an object's events, the header says
+ * so (`src/sink/formats/ndjson.ts`).
  */
 export async function encodeLines(
   lines: readonly string[],
   level = DEFAULT_COMPRESSION_LEVEL,
+  range?: EventIdRange,
 ): Promise<Buffer> {
-  return gzipSync(`${lines.join('\n')}\n`, { level });
+  return withEventIdRange(gzipSync(`${lines.join('\n')}\n`, { level }), range);
 }

@@ -17,7 +17,8 @@ import {
   readErrorLine,
 } from '../layout/index.js';
 import { describeDuckDbError, LocalFiles, QueryError, sqlString } from '../query/index.js';
-import { PARQUET_ROW_GROUP_SIZE } from '../sink/formats/index.js';
+import { type EventIdRange, PARQUET_ROW_GROUP_SIZE } from '../sink/formats/index.js';
+import { readEventIdRange } from '../sink/formats/ndjson.js';
 import { openStore } from '../sink/open-store.js';
 import { ForgottenList, type KeySource, userIdInBytes } from './forgotten-list.js';
 
@@ -254,7 +255,8 @@ class Eraser {
       if (this.needles.some((n) => line.includes(n)) && this.users.has(userIdOfLine(line) ?? '')) removed++;
       else kept.push(line);
     }
-    return this.rewriteOf(removed, kept);
+    // The range still bounds the ids left, which are still distinct: the rewrite keeps it.
+    return this.rewriteOf(removed, kept, 'events', readEventIdRange(body));
   }
 
   /** An `errors/` object without the lines of the users: by partition key, or by the bytes' `user_id`. */
@@ -279,6 +281,7 @@ class Eraser {
     removed: number,
     kept: readonly string[],
     dataset: Dataset = 'events',
+    range?: EventIdRange,
   ): Promise<Rewrite | undefined> {
     if (removed === 0) return undefined;
     // An errors/ object is emptied rather than deleted: deleting is granted under events/ only.
@@ -286,7 +289,11 @@ class Eraser {
       return { removed, remaining: 0, body: this.dryRun ? undefined : await gzip('') };
     }
     if (kept.length === 0) return { removed, remaining: 0 };
-    return { removed, remaining: kept.length, body: this.dryRun ? undefined : await encodeLines(kept) };
+    return {
+      removed,
+      remaining: kept.length,
+      body: this.dryRun ? undefined : await encodeLines(kept, undefined, range),
+    };
   }
 
   /**

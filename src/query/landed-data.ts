@@ -9,7 +9,7 @@ import { describeDuckDbError, QueryError } from './errors.js';
 import { LocalFiles } from './local-files.js';
 import type { ResultTable } from './output.js';
 import { analyseQuery, type QueryNeeds, selectObjects, type ViewsOver } from './pruning.js';
-import { eventIdRanges, objectsWithoutCopies } from './skipping.js';
+import { eventIdRanges, gzipEventIdRanges, objectsWithoutCopies } from './skipping.js';
 import { toCell } from './values.js';
 import { errorsSelect, eventsSelect, sqlIdentifier, typedViewSelect } from './views.js';
 
@@ -198,15 +198,23 @@ export class LandedData {
 
   private async createViews(selected: Record<Dataset, LandedObject[]>, signal?: AbortSignal): Promise<void> {
     // Objects that cannot hold a copy of another row skip the deduplicating window (see skipping.ts).
-    // Only the consumer's Parquet declares its id range; a compacted object is one row per id already.
-    const parquet = selected.events.filter((o) => o.format === 'parquet' && !isCompactedKey(o.key));
-    const ranges = await eventIdRanges(this.connection, parquet, await this.files.paths(parquet, signal));
-    const alone = objectsWithoutCopies(selected.events, ranges);
+    // The consumer's objects declare their id range (Parquet in its footer, NDJSON in its gzip
+    // header); a compacted object is one row per id already.
+    const landed = selected.events.filter((o) => !isCompactedKey(o.key));
+    const paths = await this.files.paths(landed, signal);
+    const pathOf = new Map(landed.map((o, i) => [o, paths[i] as string]));
+    const parquet = landed.filter((o) => o.format === 'parquet');
+    const ndjson = landed.filter((o) => o.format === 'ndjson');
+    const [parquetRanges, ndjsonRanges] = await Promise.all([
+      eventIdRanges(this.connection, parquet, parquet.map((o) => pathOf.get(o) as string)),
+      gzipEventIdRanges(ndjson, ndjson.map((o) => pathOf.get(o) as string)),
+    ]);
+    const alone = objectsWithoutCopies(selected.events, new Map([...parquetRanges, ...ndjsonRanges]));
     const rest = await this.files.files(
       selected.events.filter((o) => !alone.has(o)),
       signal,
     );
-    const events = { ...rest, unique: await this.files.paths([...alone], signal) };
+    const events = { ...rest, unique: await this.files.files([...alone], signal) };
     const errors = await this.files.files(selected.errors, signal);
     await this.connection.run(`CREATE OR REPLACE TEMP VIEW events AS ${eventsSelect(events)}`);
     await this.connection.run(`CREATE OR REPLACE TEMP VIEW errors AS ${errorsSelect(errors)}`);

@@ -1,6 +1,8 @@
+import { open } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { byPartition, isCompactedKey, type LandedObject } from '../layout/index.js';
 import { DISTINCT_EVENT_IDS_KEY, type EventIdRange, parseEventIdRange } from '../sink/formats/index.js';
+import { GZIP_RANGE_HEAD_BYTES, readEventIdRange } from '../sink/formats/ndjson.js';
 import { sqlString } from './views.js';
 
 /**
@@ -13,12 +15,13 @@ import { sqlString } from './views.js';
  * compaction's object stands beside its inputs until they are deleted. So an object skips the window
  * only when, in its hour:
  *
- * - it holds no `event_id` twice: the consumer's Parquet says so with its id range
- *   (`DISTINCT_EVENT_IDS_KEY`), a compacted object is one row per id by construction;
+ * - it holds no `event_id` twice: the consumer's objects say so with their id range (Parquet's
+ *   `DISTINCT_EVENT_IDS_KEY`, NDJSON's gzip header), a compacted object is one row per id by
+ *   construction;
  * - and no other object can hold one of its ids: every other object of the hour has a known id range
- *   that does not meet its own. An object of unknown range (NDJSON, a Parquet object without the
- *   metadata) may hold any id, so an hour that has one dedups all of its objects, except a compacted
- *   object alone in its hour.
+ *   that does not meet its own. An object of unknown range (one landed before ranges were written,
+ *   one whose ids are not all distinct, one rewritten by DuckDB) may hold any id, so an hour that has
+ *   one dedups all of its objects, except a compacted object alone in its hour.
  *
  * Ranges are compared in JavaScript's string order, the order the writer computed them in.
  */
@@ -76,5 +79,42 @@ export async function eventIdRanges(
     const range = typeof value === 'string' ? parseEventIdRange(value) : undefined;
     if (object !== undefined && range !== undefined) ranges.set(object, range);
   }
+  return ranges;
+}
+
+/** Files whose first bytes are read at once when gathering NDJSON objects' id ranges. */
+const HEAD_READS = 16;
+
+/**
+ * The id range each NDJSON object declares in its gzip header (`paths[i]` is the local file of
+ * `objects[i]`): only its first `GZIP_RANGE_HEAD_BYTES` are read. Objects without one are left out.
+ */
+export async function gzipEventIdRanges(
+  objects: readonly LandedObject[],
+  paths: readonly string[],
+): Promise<Map<LandedObject, EventIdRange>> {
+  const ranges = new Map<LandedObject, EventIdRange>();
+  let next = 0;
+  const reader = async () => {
+    const head = Buffer.alloc(GZIP_RANGE_HEAD_BYTES);
+    while (next < objects.length) {
+      const i = next++;
+      // An object deleted since it was listed (by a compaction) has no range: the query that reads
+      // it finds it gone, and lists again.
+      const file = await open(paths[i] as string, 'r').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (file === undefined) continue;
+      try {
+        const { bytesRead } = await file.read(head, 0, head.length, 0);
+        const range = readEventIdRange(head.subarray(0, bytesRead));
+        if (range !== undefined) ranges.set(objects[i] as LandedObject, range);
+      } finally {
+        await file.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(HEAD_READS, objects.length) }, reader));
   return ranges;
 }

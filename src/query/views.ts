@@ -86,10 +86,10 @@ export interface SourceFiles {
   ndjson: readonly string[];
   parquet: readonly string[];
   /**
-   * Parquet objects that cannot hold a copy of any other row of their hour (`objectsWithoutCopies`):
-   * read as they are, without the deduplicating window.
+   * Objects that cannot hold a copy of any other row of their hour (`objectsWithoutCopies`): read as
+   * they are, without the deduplicating window.
    */
-  unique?: readonly string[];
+  unique?: { ndjson: readonly string[]; parquet: readonly string[] };
 }
 
 /** Every row of the files, typed, with `dt` and `hour` (not `unique`: see `eventsSelect`). */
@@ -111,11 +111,11 @@ export function rawSource(columns: ColumnTable, files: SourceFiles): string {
  * their rows has a copy anywhere in its hour.
  */
 export function eventsSelect(files: SourceFiles): string {
-  const unique = files.unique ?? [];
+  const unique = files.unique ?? { ndjson: [], parquet: [] };
   const deduplicated = `SELECT * FROM (${rawSource(EVENT_COLUMNS, files)})
 QUALIFY row_number() OVER (PARTITION BY dt, hour, event_id ORDER BY received_at) = 1`;
-  if (unique.length === 0) return deduplicated;
-  const read = parquetSource(EVENT_COLUMNS, unique);
+  if (unique.ndjson.length === 0 && unique.parquet.length === 0) return deduplicated;
+  const read = rawSource(EVENT_COLUMNS, unique);
   if (files.ndjson.length === 0 && files.parquet.length === 0) return read;
   return `${deduplicated}\nUNION ALL\n${read}`;
 }

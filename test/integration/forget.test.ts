@@ -10,6 +10,8 @@ import type { ObjectStore, StreamRecord } from '../../src/core/ports.js';
 import { FORGOTTEN_KEY_KEY, FORGOTTEN_LIST_KEY, ForgottenList, forget } from '../../src/forget/index.js';
 import { type Dataset, isCompactedKey, listLanded } from '../../src/layout/index.js';
 import { redrive } from '../../src/redrive/index.js';
+import type { EventIdRange } from '../../src/sink/formats/index.js';
+import { readEventIdRange } from '../../src/sink/formats/ndjson.js';
 import { DirectoryStore, S3Store } from '../../src/sink/index.js';
 import { openLocalStream } from '../../src/stream/local/index.js';
 import { freshS3Prefix } from '../contract/object-store-contract.js';
@@ -39,6 +41,15 @@ async function rows(store: ObjectStore, dataset: Dataset): Promise<Row[]> {
     }
   }
   return out;
+}
+
+/** The id range in the gzip header of each NDJSON object of `events/`, by key. */
+async function ndjsonRanges(store: ObjectStore): Promise<Map<string, EventIdRange | undefined>> {
+  const ranges = new Map<string, EventIdRange | undefined>();
+  for (const object of await listLanded(store, 'events')) {
+    if (object.format === 'ndjson') ranges.set(object.key, readEventIdRange(await store.get(object.key)));
+  }
+  return ranges;
 }
 
 /** Rows of a Parquet object, by DuckDB (which reads every codec: snappy, zstd). */
@@ -167,8 +178,17 @@ describe.each(sinks)('activity forget on $kind', ({ open }) => {
     expect(perUser(await rows(store, 'events'))).toEqual(before);
     await expect(store.get(FORGOTTEN_LIST_KEY), 'a dry run writes no list').rejects.toThrow();
 
+    const rangesBefore = await ndjsonRanges(store);
     const receipt = await forget(location, [TARGET], { store });
     expect(receipt.removed).toEqual(dry.removed);
+    // A rewritten NDJSON object keeps the id range of its header: its ids are still within it.
+    const rangesAfter = await ndjsonRanges(store);
+    const rewritten = dry.objects
+      .map((o) => o.key)
+      .filter((k) => rangesAfter.has(k) && k.endsWith('.ndjson.gz'));
+    expect(rewritten.length, 'forget rewrote NDJSON objects of events/').toBeGreaterThan(0);
+    for (const key of rewritten) expect(rangesAfter.get(key), key).toEqual(rangesBefore.get(key));
+    expect([...rangesAfter.values()].every((r) => r !== undefined)).toBe(true);
     expect(receipt.rewritten + receipt.deleted).toBe(dry.objects.length);
     expect(receipt.addedToList).toBe(1);
 

@@ -35,9 +35,19 @@ async function landParquet(store: DirectoryStore, seq: string, events: ActivityE
   });
 }
 
-async function landNdjson(store: DirectoryStore, seq: string, events: ActivityEvent[]) {
-  const body = await encodeLines(events.map((e) => JSON.stringify(e)));
-  await store.put(objectKey('events', HOUR, SHARD, seq), body, {
+async function landNdjson(
+  store: DirectoryStore,
+  seq: string,
+  events: ActivityEvent[],
+  range?: EventIdRange,
+  hour = HOUR,
+) {
+  const body = await encodeLines(
+    events.map((e) => JSON.stringify(e)),
+    undefined,
+    range,
+  );
+  await store.put(objectKey('events', hour, SHARD, seq), body, {
     contentType: 'application/x-ndjson',
     contentEncoding: 'gzip',
   });
@@ -103,6 +113,46 @@ describe('the events view, with real duplicates', () => {
     expect([...rows.keys()]).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect([...rows.values()].every((r) => r.length === 1)).toBe(true);
     expect(rows.get('d')).toEqual([received(0)]);
+  });
+});
+
+describe('NDJSON objects that declare their id range', () => {
+  it('skip the window when their ranges meet no other of their hour, beside Parquet', async () => {
+    const sink = await tempDir();
+    const store = new DirectoryStore(sink);
+    await store.connect();
+    await landNdjson(store, '1', [event('a'), event('b')], { min: 'a', max: 'b' });
+    await landParquet(store, '3', [event('c'), event('d')]);
+    // An object whose header is false (`e` twice under a declared distinct range) shows that the
+    // range is what is trusted: alone in its hour it is read as it is, both rows; without the
+    // header, once.
+    const twice = [event('e', 5), event('e')];
+    await landNdjson(store, '5', twice, { min: 'e', max: 'e' }, 'dt=2026-11-25/hour=20');
+    await landNdjson(store, '5', twice, undefined, 'dt=2026-11-25/hour=21');
+
+    const data = await LandedData.open({ kind: 'directory', path: sink });
+    opened.push(data);
+    const result = await data.query('SELECT hour, event_id, count(*) FROM events GROUP BY ALL ORDER BY ALL');
+    expect(result.rows.map((r) => r.map(cellValue))).toEqual([
+      [19, 'a', 1],
+      [19, 'b', 1],
+      [19, 'c', 1],
+      [19, 'd', 1],
+      [20, 'e', 2],
+      [21, 'e', 1],
+    ]);
+  });
+
+  it('are deduplicated when their ranges meet, and the first received copy is kept', async () => {
+    const sink = await tempDir();
+    const store = new DirectoryStore(sink);
+    await store.connect();
+    await landNdjson(store, '1', [event('a'), event('c')], { min: 'a', max: 'c' });
+    await landNdjson(store, '5', [event('b'), event('c', 9)], { min: 'b', max: 'c' });
+
+    const rows = await viewRows(sink);
+
+    expect(Object.fromEntries(rows)).toEqual({ a: [received(0)], b: [received(0)], c: [received(0)] });
   });
 });
 
@@ -185,5 +235,17 @@ describe('the distinct-ids metadata of the consumer Parquet', () => {
     expect(result.rows.map((r) => r.map(cellValue))).toEqual([
       [`${SHARD}-1.parquet`, 'activity.distinct_event_ids', '{"min":"a","max":"c"}'],
     ]);
+  });
+
+  it('declares no range for ids that differ only before UTF-8 encoding, so their copies are one row', async () => {
+    const sink = await tempDir();
+    const store = new DirectoryStore(sink);
+    await store.connect();
+    // Two lone surrogates: distinct JavaScript strings, both U+FFFD in the file.
+    await landParquet(store, '1', [event('\uD800'), event('\uDC00', 3)]);
+
+    const rows = await viewRows(sink);
+
+    expect(Object.fromEntries(rows)).toEqual({ '\uFFFD': [received(0)] });
   });
 });

@@ -5,7 +5,7 @@ import type { ActivityEvent } from '../../event/types.js';
 import { type ColumnTable, EVENT_COLUMNS, type LogicalType } from '../../layout/index.js';
 import {
   DISTINCT_EVENT_IDS_KEY,
-  type EventIdRange,
+  distinctIdRange,
   PARQUET_GZIP_LEVEL,
   PARQUET_ROW_GROUP_SIZE,
 } from './index.js';
@@ -94,30 +94,13 @@ const VALUE: Record<LogicalType, (value: unknown) => unknown> = {
 const COMPRESSORS = { GZIP: (page: Uint8Array) => gzipSync(page, { level: PARQUET_GZIP_LEVEL }) };
 
 /**
- * The least and greatest `event_id` of events whose ids are all distinct, or undefined when two share
- * one (a client sent an event twice in one batch) or there are none.
- */
-export function distinctEventIds(events: readonly ActivityEvent[]): EventIdRange | undefined {
-  const seen = new Set<string>();
-  let min: string | undefined;
-  let max: string | undefined;
-  for (const { event_id: id } of events) {
-    if (typeof id !== 'string' || seen.has(id)) return undefined;
-    seen.add(id);
-    if (min === undefined || id < min) min = id;
-    if (max === undefined || id > max) max = id;
-  }
-  return min === undefined || max === undefined ? undefined : { min, max };
-}
-
-/**
  * Encodes landed events as one Parquet object (gzip-compressed, statistics on), with pure
  * JavaScript (`hyparquet-writer`) and zlib: nothing native to ship, so it bundles into the Lambda file.
  * The same events give the same bytes, so a retried batch overwrites its object with itself. When
  * no two events share an `event_id`, the object says so, with its id range (`DISTINCT_EVENT_IDS_KEY`).
  */
 export function encodeEventsParquet(events: readonly ActivityEvent[]): Uint8Array {
-  const range = distinctEventIds(events);
+  const range = distinctIdRange(events.map((e) => e.event_id));
   const schema = EVENT_PARQUET_SCHEMA.map((element) => ({ ...element }));
   // JSON columns are serialised here, once, and handed to the writer as text: with the JSON converted
   // type it would copy each object, serialise and encode it again (a quarter of its time; BENCHMARKS.md,
