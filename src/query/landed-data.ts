@@ -206,8 +206,15 @@ export class LandedData {
     const parquet = landed.filter((o) => o.format === 'parquet');
     const ndjson = landed.filter((o) => o.format === 'ndjson');
     const [parquetRanges, ndjsonRanges] = await Promise.all([
-      eventIdRanges(this.connection, parquet, parquet.map((o) => pathOf.get(o) as string)),
-      gzipEventIdRanges(ndjson, ndjson.map((o) => pathOf.get(o) as string)),
+      eventIdRanges(
+        this.connection,
+        parquet,
+        parquet.map((o) => pathOf.get(o) as string),
+      ),
+      gzipEventIdRanges(
+        ndjson,
+        ndjson.map((o) => pathOf.get(o) as string),
+      ),
     ]);
     const alone = objectsWithoutCopies(selected.events, new Map([...parquetRanges, ...ndjsonRanges]));
     const rest = await this.files.files(
