@@ -94,23 +94,43 @@ async function landAll(stores: Record<Sink, DirectoryStore>): Promise<Record<Sin
   return out;
 }
 
-async function time(sink: string, sql: string): Promise<{ seconds: number[]; rows: string }> {
-  const seconds: number[] = [];
-  let rows = '';
+/** One run of `sql` in a fresh engine: its seconds and its rows, sorted. */
+async function timeOnce(sink: string, sql: string): Promise<{ seconds: number; rows: string }> {
+  const data = await LandedData.open({ kind: 'directory', path: sink });
+  try {
+    const t = performance.now();
+    const result = await data.query(sql);
+    const seconds = (performance.now() - t) / 1000;
+    const rows = JSON.stringify(
+      result.rows.map((r) => r.map(cellValue)).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+    return { seconds, rows };
+  } finally {
+    await data.close();
+  }
+}
+
+type Timed = { seconds: number[]; rows: string };
+
+/**
+ * The view's query and the direct scan, RUNS times each, one after the other, so that a change of the
+ * machine's load between runs weighs on both alike.
+ */
+async function timeBoth(sink: string): Promise<{ viaView: Timed; direct: Timed }> {
+  const scan = await scanWithoutDedup(sink);
+  const viaView: Timed = { seconds: [], rows: '' };
+  const direct: Timed = { seconds: [], rows: '' };
   for (let run = 0; run < RUNS; run++) {
-    const data = await LandedData.open({ kind: 'directory', path: sink });
-    try {
-      const t = performance.now();
-      const result = await data.query(sql);
-      seconds.push((performance.now() - t) / 1000);
-      rows = JSON.stringify(
-        result.rows.map((r) => r.map(cellValue)).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
-      );
-    } finally {
-      await data.close();
+    for (const [timed, sql] of [
+      [viaView, SQL],
+      [direct, scan],
+    ] as const) {
+      const { seconds, rows } = await timeOnce(sink, sql);
+      timed.seconds.push(seconds);
+      timed.rows = rows;
     }
   }
-  return { seconds, rows };
+  return { viaView, direct };
 }
 
 /** The query over every row of the sink's files, typed as the view types them, without deduplication. */
@@ -151,8 +171,7 @@ try {
   let reference: string | undefined;
   for (const format of names) {
     const sink = sinks[format];
-    const viaView = await time(sink, SQL);
-    const direct = await time(sink, await scanWithoutDedup(sink));
+    const { viaView, direct } = await timeBoth(sink);
     if (viaView.rows !== direct.rows) throw new Error(`${format}: the view and the direct scan disagree`);
     reference ??= viaView.rows;
     if (viaView.rows !== reference) throw new Error(`${format} disagrees with ${names[0]}`);
@@ -177,8 +196,7 @@ try {
   );
   const compactSeconds = (performance.now() - t) / 1000;
   log(`compacted ${compacted.hours.length} hours in ${compactSeconds.toFixed(1)} s`);
-  const afterCompaction = await time(sinks.ndjson, SQL);
-  const direct = await time(sinks.ndjson, await scanWithoutDedup(sinks.ndjson));
+  const { viaView: afterCompaction, direct } = await timeBoth(sinks.ndjson);
   if (afterCompaction.rows !== reference) throw new Error('the compacted sink gives another answer');
   results.push({
     format: 'compacted',
