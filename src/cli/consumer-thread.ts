@@ -107,7 +107,8 @@ const HEAP_PER_RECORD_KIB = 8;
 /**
  * Each consumer thread's young generation. With the local batches of 4,000, 12 MB keeps `run`'s peak
  * at 278-287 MB (16 MB: 301-309 MB; 16 MB and batches of 5,000: 317-329 MB) for about 5 % more CPU in
- * scavenges; 32 MB would save 16-20 % of the CPU at 349-352 MB (BENCHMARKS.md, "Figures", "End to end at full speed").
+ * scavenges; 32 MB would save 16-20 % of the CPU at 349-352 MB (BENCHMARKS.md, "Figures" and "End to
+ * end at full speed").
  */
 const YOUNG_GENERATION_MB = 12;
 
